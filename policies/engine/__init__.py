@@ -1,0 +1,1 @@
+"""The rule engine every front end shares (CrossGuard pack, plan, audit, scan, drift)."""

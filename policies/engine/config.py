@@ -1,0 +1,56 @@
+"""The policy configuration every front end passes to the engine.
+
+`visio audit --policy-config FILE` reads it from YAML (camelCase keys); the CrossGuard pack gets the
+same keys from `Configure`; `visio plan` derives it from the stack configuration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Profile = Literal["secnumcloud", "eu-residency"]
+Level = Literal["mandatory", "advisory", "disabled"]
+
+
+class Selector(BaseModel):
+    """Which resources an exemption covers; every given field must match (shell-style wildcards)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: str | None = None
+    name: str | None = None
+    namespace: str | None = None
+
+
+class Exemption(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rule: str
+    resource: Selector
+    justification: str = Field(min_length=10)
+    approver: str = Field(min_length=3)
+    expiry: dt.date
+
+
+class PolicyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    profile: Profile = "secnumcloud"
+    # Registry hosts (exact, case-insensitive), optionally with a path prefix: "registry.gouv.fr/visio".
+    allowedRegistries: list[str] = []
+    # Domains whose names and sub-names are trusted without lookup: the stack's own public names.
+    trustedDomains: list[str] = []
+    # Region names accepted in node selectors, node labels and cloud resources.
+    allowedRegions: list[str] = []
+    exemptions: list[Exemption] = []
+    # Production stacks make advisory-by-default rules (image-digest) mandatory.
+    production: bool = False
+    # Per-rule level overrides, by rule id.
+    enforcement: dict[str, Level] = {}
+    # Follow DNS (CNAME chains, A/AAAA) for hostnames; off means offline tables only.
+    resolve: bool = False
+    # Today's date for exemption expiry; fixed by tests and reports, defaults to the clock.
+    today: dt.date | None = None
+
+    def with_overrides(self, **changes: Any) -> PolicyConfig:
+        return self.model_copy(update=changes)

@@ -1,0 +1,64 @@
+"""What the rules look at and what they report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Enforcement = Literal["mandatory", "advisory"]
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    kind: str
+    name: str
+    namespace: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One object under evaluation, whatever front end found it.
+
+    `body` is the Kubernetes object as JSON (apiVersion, kind, metadata, spec, data, ...) or, for a
+    non-Kubernetes Pulumi resource, its inputs.
+    """
+
+    kind: str
+    api_version: str
+    name: str
+    namespace: str | None
+    body: Mapping[str, Any]
+    # Pulumi type token when the object came from a Pulumi program: "kubernetes:apps/v1:Deployment",
+    # "pulumi:providers:kubernetes", "aws:s3/bucket:Bucket".
+    pulumi_type: str | None = None
+    urn: str | None = None
+    # Where it came from, for reports: "manifests/app.yaml#3", "chart media", "component visio:media:Media".
+    source: str | None = None
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(self.kind, self.name, self.namespace)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a rule returns: where in the resource, why, and the evidence behind it."""
+
+    path: str
+    message: str
+    evidence: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StackFacts:
+    """Facts about a Pulumi stack that stack-level rules (iac-state) judge."""
+
+    name: str
+    production: bool
+    backend_url: str | None = None
+    secrets_provider: str | None = None

@@ -1,0 +1,35 @@
+"""The shape of a rule: one small module under `policies/rules/<rule_id>/` exporting `RULE`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from policies.engine.model import Enforcement, Resource, ResourceRef, StackFacts, Violation
+
+if TYPE_CHECKING:
+    from policies.engine.config import PolicyConfig
+
+
+@dataclass
+class Context:
+    """What a rule may consult besides the resource itself."""
+
+    config: PolicyConfig
+    stack: StackFacts | None = None
+
+
+ResourceCheck = Callable[[Resource, Context], Iterable[Violation]]
+# A stack check sees every resource at once (e.g. "each namespace has a default-deny egress policy").
+StackCheck = Callable[[Sequence[Resource], Context], Iterable[tuple[ResourceRef | None, Violation]]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    check: ResourceCheck | None = None
+    check_stack: StackCheck | None = None
+    # Enforcement when the policy config does not override it; may depend on the stack (production).
+    enforcement: Callable[[Context], Enforcement] = lambda _ctx: "mandatory"
