@@ -115,7 +115,7 @@ class Cluster(Strict):
         region = region_of(self.provider, self.region)
         if region is None:
             offered = ", ".join(sorted(REGIONS[self.provider]))
-            raise ValueError(f"region: {self.region!r} is not a {self.provider} region (offered: {offered})")
+            raise ValueError(f"region: {self.region!r} is not offered by {self.provider} (offered: {offered})")
         if not region.in_eu:
             raise ValueError(f"region: {self.provider} {self.region} is in {region.country}, outside the EU/EEA")
         for i, zone in enumerate(self.zones):
@@ -138,6 +138,8 @@ class Cluster(Strict):
 class Domains(Strict):
     web: Fqdn
     identity: Fqdn
+    # LiveKit signalling (WebSocket) endpoint the browsers connect to.
+    media: Fqdn
 
 
 class Registry(Strict):
@@ -252,9 +254,11 @@ class StackConfig(Strict):
 
     @model_validator(mode="after")
     def _cross(self) -> StackConfig:
-        if self.domains.web == self.domains.identity:
-            raise ValueError("domains.identity: must differ from domains.web")
-        if self.media.turn.domain in (self.domains.web, self.domains.identity):
+        names = [self.domains.web, self.domains.identity, self.domains.media]
+        for key in ("identity", "media"):
+            if names.count(getattr(self.domains, key)) > 1:
+                raise ValueError(f"domains.{key}: must differ from the other domains")
+        if self.media.turn.domain in names:
             raise ValueError("media.turn.domain: must be its own name (TURN runs on host network)")
         _check_digests(self)
         return self

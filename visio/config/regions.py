@@ -7,7 +7,6 @@ can be refused by name rather than reported as unknown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import Literal
 
 Provider = Literal["ovhcloud", "scaleway", "outscale", "on-premises"]

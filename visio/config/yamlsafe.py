@@ -18,9 +18,9 @@ MAX_BYTES = 50 * 1024 * 1024
 
 
 class _Loader(yaml.SafeLoader):
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.composer.ComposerError(
                 None, None, "YAML aliases are not accepted", event.start_mark
             )
@@ -38,7 +38,8 @@ def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise InputError(f"{path}: file is {size // (1024 * 1024)} MiB, over the {max_bytes // (1024 * 1024)} MiB limit")
+            limit = max_bytes // (1024 * 1024)
+            raise InputError(f"{path}: file is {size // (1024 * 1024)} MiB, over the {limit} MiB limit")
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
@@ -63,13 +64,13 @@ def _error(path: Path | str, exc: yaml.YAMLError) -> InputError:
 
 def load_all(text: str, source: Path | str) -> Iterator[Any]:
     try:
-        yield from yaml.load_all(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        yield from yaml.load_all(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise _error(source, exc) from None
 
 
 def load_one(text: str, source: Path | str) -> Any:
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise _error(source, exc) from None

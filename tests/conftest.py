@@ -1,0 +1,26 @@
+"""Shared test helpers: the project root and running the real `visio` CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VISIO = [sys.executable, "-m", "visio"]
+
+
+def run_visio(*args: str, cwd: Path = ROOT, timeout: float = 120, env: dict[str, str] | None = None,
+              ) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run(
+        [*VISIO, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env, check=False
+    )
+
+
+@pytest.fixture
+def visio_cli():  # type: ignore[no-untyped-def]
+    return run_visio

@@ -1,0 +1,3 @@
+from visio.cli import main
+
+main()
