@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 # Each module defines `register(app)`; the order is the order of `visio --help`.
-COMMANDS = ("stacks", "validate")
+COMMANDS = ("stacks", "validate", "plan", "audit", "scan")
 
 
 def _load_commands() -> None:

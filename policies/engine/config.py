@@ -31,6 +31,9 @@ class Exemption(BaseModel):
     justification: str = Field(min_length=10)
     approver: str = Field(min_length=3)
     expiry: dt.date
+    # Finding paths the exemption covers ("*" matches any run of characters, nothing else is special);
+    # empty covers every finding of the rule on the selected resources.
+    paths: tuple[str, ...] = ()
 
 
 class PolicyConfig(BaseModel):

@@ -1,0 +1,62 @@
+"""Values of `charts/identity`: Keycloak (brokered to ProConnect outside development) and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.values.common import image, replica_floor, topology
+from components.values.secrets import SecretSet, SecretSpec
+from components.values.signalling import OIDC_CLIENT_ID
+from visio.config import StackConfig
+
+CHART = "identity"
+NAMESPACE = "visio-identity"
+
+SECRETS: SecretSet = {
+    "identity-admin": {"password": SecretSpec.random(32)},
+    "identity-postgres": {"password": SecretSpec.random(32)},
+    # Origin of the backend's client secret; signalling's `signalling-oidc` holds the same value.
+    "identity-oidc-clients": {OIDC_CLIENT_ID: SecretSpec.random(48)},
+}
+# Only for stacks brokered to ProConnect: the secret ProConnect issued, from the stack config.
+PROCONNECT_SECRET: SecretSet = {
+    "identity-proconnect": {"client-secret": SecretSpec.from_config("identity.proconnect.clientSecret")},
+}
+
+
+def secrets(stack: StackConfig) -> SecretSet:
+    out = {name: dict(keys) for name, keys in SECRETS.items()}
+    if stack.identity.provider == "proconnect":
+        out.update({name: dict(keys) for name, keys in PROCONNECT_SECRET.items()})
+    return out
+
+
+def values(stack: StackConfig) -> dict[str, Any]:
+    realm: dict[str, Any] = {
+        "name": stack.identity.realm,
+        "webDomain": stack.domains.web,
+        "backendClientId": OIDC_CLIENT_ID,
+    }
+    if stack.identity.proconnect is not None:
+        realm["proconnect"] = {
+            "enabled": True,
+            "issuer": stack.identity.proconnect.issuer.rstrip("/"),
+            "clientId": stack.identity.proconnect.clientId,
+            "acrValues": stack.identity.acrValues,
+        }
+    return {
+        "requireDigests": stack.production,
+        "domain": stack.domains.identity,
+        "realm": realm,
+        "topology": topology(stack),
+        # The admin console is only reachable from outside in development.
+        "ingress": {"className": stack.cluster.ingressClass, "exposeAdmin": stack.environment == "dev"},
+        "keycloak": {
+            "image": image(stack, "keycloak"),
+            "replicas": replica_floor(stack),
+        },
+        "postgres": {
+            "image": image(stack, "postgres"),
+            "storage": {"size": "10Gi" if stack.production else "5Gi"},
+        },
+    }

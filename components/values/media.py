@@ -1,0 +1,90 @@
+"""Values of the `media` chart (LiveKit SFU + coturn) for one stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.sizing import size
+from components.values.secrets import SecretSet, SecretSpec
+from visio.config.model import StackConfig
+from visio.images import image_ref
+
+CHART = "media"
+NAMESPACE = "visio-media"
+NODE_POOL_LABEL = "visio.numerique.gouv.fr/node-pool"
+
+REDIS_ADDRESS = "signalling-redis.visio-signalling.svc.cluster.local:6379"
+WEBHOOK_URL = "http://signalling-backend.visio-signalling.svc.cluster.local:8000/api/v1.0/rooms/webhooks-livekit/"
+
+# Secret name -> key -> how the component fills it. `livekit-api` and `redis-auth` hold the same
+# values in every namespace that declares them (signalling, media, captioning).
+SECRETS: SecretSet = {
+    "livekit-api": {"key": SecretSpec.random(20), "secret": SecretSpec.random(48)},
+    "redis-auth": {"password": SecretSpec.random(32)},
+    "turn-auth": {"static-auth-secret": SecretSpec.random(48)},
+}
+
+
+def secrets(stack: StackConfig) -> SecretSet:
+    return {name: dict(keys) for name, keys in SECRETS.items()}
+
+# A production SFU node is a dedicated 16-core machine (the size LiveKit's benchmark measured).
+_SFU_RESOURCES = {
+    True: {"requests": {"cpu": "14", "memory": "12Gi"}, "limits": {"cpu": "16", "memory": "24Gi"}},
+    False: {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "4", "memory": "4Gi"}},
+}
+_TURN_RESOURCES = {
+    True: {"requests": {"cpu": "1", "memory": "512Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
+    False: {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+}
+
+
+def _image(stack: StackConfig, name: str) -> str:
+    return image_ref(stack.registry.host, name, stack.registry.digests.get(name))
+
+
+def values(stack: StackConfig) -> dict[str, Any]:
+    sizing = size(stack)
+    media = stack.media
+    turn = media.turn
+    big = stack.environment != "dev"
+    return {
+        "images": {
+            "livekit": _image(stack, "livekit-server"),
+            "coturn": _image(stack, "coturn"),
+            # The backend image carries python3, which mints the TURN credential at pod start.
+            "credentialMinter": _image(stack, "meet-backend"),
+        },
+        "imagePullPolicy": "IfNotPresent",
+        "nodePool": {"labelKey": NODE_POOL_LABEL, "name": media.nodePool},
+        "livekit": {
+            "replicas": sizing.sfu_nodes,
+            "port": 7880,
+            "tcpPort": 7881,
+            "udpPortRange": {"start": media.udpPortRange.start, "end": media.udpPortRange.end},
+            "logLevel": "debug" if stack.environment == "dev" else "info",
+            "drainHours": 5,
+            "turnCredentialTtlHours": 720,
+            "apiSecretName": "livekit-api",
+            "redis": {"address": REDIS_ADDRESS, "passwordSecretName": "redis-auth"},
+            "webhookUrls": [WEBHOOK_URL],
+            "resources": _SFU_RESOURCES[big],
+        },
+        "turn": {
+            "domain": turn.domain,
+            "port": 3478,
+            "tlsPort": turn.tlsPort,
+            "relayPortRange": {"start": turn.relayPortRange.start, "end": turn.relayPortRange.end},
+            "replicas": sizing.turn_replicas,
+            "authSecretName": "turn-auth",
+            "tlsSecretName": "turn-tls",
+            "certManager": {"enabled": False},
+            "resources": _TURN_RESOURCES[big],
+        },
+        "ingress": {
+            "enabled": True,
+            "className": stack.cluster.ingressClass,
+            "host": stack.domains.media,
+            "tlsSecretName": "media-livekit-tls",
+        },
+    }

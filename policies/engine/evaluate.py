@@ -1,0 +1,145 @@
+"""Run the rules over a set of resources and a stack: the one entry point every front end calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from policies.engine.config import PolicyConfig
+from policies.engine.exemptions import Exemptions
+from policies.engine.model import Enforcement, Resource, ResourceRef, StackFacts, Violation
+from policies.engine.report import EXEMPTION_EXPIRED, RULE_ERROR, Finding, Report
+from policies.engine.rule import Context, Rule
+
+
+def _error_text(rule: Rule, exc: BaseException) -> str:
+    detail = str(exc).splitlines()[0][:300] if str(exc) else ""
+    what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return f"rule {rule.id} could not evaluate this resource ({what}); failing closed"
+
+
+def _stack_ref(stack: StackFacts | None) -> ResourceRef:
+    return ResourceRef("Stack", stack.name if stack else "(unknown)")
+
+
+def _enforcement(rule: Rule, ctx: Context) -> Enforcement | None:
+    level = ctx.config.enforcement.get(rule.id)
+    if level == "disabled":
+        return None
+    if level is not None:
+        return level
+    return rule.enforcement(ctx)
+
+
+class _Collector:
+    def __init__(self, exemptions: Exemptions) -> None:
+        self.exemptions = exemptions
+        self.findings: list[Finding] = []
+        self.exempted: list[Finding] = []
+
+    def add(
+        self,
+        rule: str,
+        level: Enforcement,
+        ref: ResourceRef,
+        violation: Violation,
+        resource: Resource | None = None,
+    ) -> None:
+        exemption = None
+        if rule not in (RULE_ERROR, EXEMPTION_EXPIRED):
+            exemption = self.exemptions.find(rule, ref, violation.path)
+        finding = Finding(
+            rule=rule,
+            enforcement=level,
+            resource=ref,
+            path=violation.path,
+            message=violation.message,
+            evidence=violation.evidence,
+            source=resource.source if resource else None,
+            urn=resource.urn if resource else None,
+            exempted_by=exemption,
+        )
+        (self.exempted if exemption else self.findings).append(finding)
+
+    def rule_error(self, rule: Rule, ref: ResourceRef, exc: Exception, resource: Resource | None) -> None:
+        evidence = {"rule": rule.id, "error": type(exc).__name__}
+        self.add(RULE_ERROR, "mandatory", ref, Violation("", _error_text(rule, exc), evidence), resource)
+
+
+def _run_resource_rules(
+    rules: Iterable[tuple[Rule, Enforcement]], resources: Sequence[Resource], ctx: Context, out: _Collector
+) -> None:
+    checks = [(rule.id, rule.check, rule, level) for rule, level in rules if rule.check is not None]
+    for resource in resources:
+        for rule_id, check, rule, level in checks:
+            try:
+                violations = list(check(resource, ctx))
+            except Exception as exc:  # fail closed: a crashing rule is a mandatory finding
+                out.rule_error(rule, resource.ref, exc, resource)
+                continue
+            if violations:
+                ref = resource.ref
+                for v in violations:
+                    out.add(rule_id, level, ref, v, resource)
+
+
+def _run_stack_rules(
+    rules: Iterable[tuple[Rule, Enforcement]], resources: Sequence[Resource], ctx: Context, out: _Collector
+) -> None:
+    by_ref: dict[ResourceRef, Resource] | None = None
+    for rule, level in rules:
+        if rule.check_stack is None:
+            continue
+        try:
+            results = list(rule.check_stack(resources, ctx))
+        except Exception as exc:
+            out.rule_error(rule, _stack_ref(ctx.stack), exc, None)
+            continue
+        if results and by_ref is None:
+            by_ref = {r.ref: r for r in resources}
+        for ref, v in results:
+            target = ref if ref is not None else _stack_ref(ctx.stack)
+            out.add(rule.id, level, target, v, by_ref.get(target) if by_ref else None)
+
+
+def evaluate(
+    resources: Sequence[Resource],
+    config: PolicyConfig,
+    stack: StackFacts | None = None,
+    rules: Sequence[Rule] | None = None,
+) -> Report:
+    if rules is None:
+        from policies.rules import ALL_RULES
+
+        rules = ALL_RULES
+    ctx = Context(config=config, stack=stack)
+    exemptions = Exemptions(config.exemptions, config.today or dt.date.today())
+    out = _Collector(exemptions)
+
+    active: list[tuple[Rule, Enforcement]] = []
+    for rule in rules:
+        try:
+            level = _enforcement(rule, ctx)
+        except Exception as exc:
+            out.rule_error(rule, _stack_ref(stack), exc, None)
+            continue
+        if level is not None:
+            active.append((rule, level))
+
+    _run_resource_rules(active, resources, ctx, out)
+    _run_stack_rules(active, resources, ctx, out)
+
+    for index, e in exemptions.expired:
+        sel = e.resource
+        target = "/".join(p for p in (sel.kind, sel.namespace, sel.name) if p) or "*"
+        message = (
+            f"exemption from {e.rule} for {target} expired on {e.expiry.isoformat()} "
+            f"(approved by {e.approver}); it no longer applies"
+        )
+        evidence = {"rule": e.rule, "approver": e.approver, "expiry": e.expiry.isoformat()}
+        ref = ResourceRef("Exemption", f"{e.rule}:{target}")
+        out.add(EXEMPTION_EXPIRED, "mandatory", ref, Violation(f"exemptions[{index}]", message, evidence))
+
+    out.findings.sort(key=Finding.sort_key)
+    out.exempted.sort(key=Finding.sort_key)
+    return Report(out.findings, out.exempted, list(exemptions.in_force))

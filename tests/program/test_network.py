@@ -1,0 +1,139 @@
+"""NetworkPolicies: deny by default in every namespace, DNS, and exactly the flows each service needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.network import COMPONENT_LABEL, INGRESS_CONTROLLER_NAMESPACE, NODE_RANGES
+from tests.program.conftest import STACKS, plan_of
+from visio.config import load_stack
+from visio.mockrun import Plan
+
+POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
+
+
+def policies(plan: Plan, namespace: str) -> dict[str, dict[str, Any]]:
+    return {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]
+        for r in plan.of_type(POLICY)
+        if r.inputs["metadata"]["namespace"] == namespace
+    }
+
+
+def namespaces(plan: Plan) -> list[str]:
+    return [r.name for r in plan.of_type("kubernetes:core/v1:Namespace")]
+
+
+def allowed(spec: dict[str, Any], direction: str) -> set[tuple[str, str | None, int]]:
+    """(peer namespace or cidr, peer component, port) for every rule of one direction."""
+    side = "from" if direction == "ingress" else "to"
+    out = set()
+    for rule in spec.get(direction, []):
+        for peer in rule[side]:
+            if "ipBlock" in peer:
+                where, component = peer["ipBlock"]["cidr"], None
+            else:
+                where = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                component = peer["podSelector"].get("matchLabels", {}).get(COMPONENT_LABEL)
+            out |= {(where, component, p["port"]) for p in rule["ports"]}
+    return out
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_namespace_denies_all_traffic_by_default_and_allows_dns(stack: str) -> None:
+    plan = plan_of(stack)
+    for ns in namespaces(plan):
+        found = policies(plan, ns)
+        deny = found["default-deny"]
+        assert deny["podSelector"] == {}
+        assert sorted(deny["policyTypes"]) == ["Egress", "Ingress"]
+        assert deny.get("ingress", []) == [] and deny.get("egress", []) == []
+        dns = found["allow-dns"]
+        assert dns["podSelector"] == {} and dns["policyTypes"] == ["Egress"]
+        (rule,) = dns["egress"]
+        assert {(p["port"], p["protocol"]) for p in rule["ports"]} == {(53, "UDP"), (53, "TCP")}
+        (peer,) = rule["to"]
+        assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
+        assert peer["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_signalling_flows(stack: str) -> None:
+    found = policies(plan_of(stack), "visio-signalling")
+    backend = allowed(found["allow-backend"], "egress")
+    assert {("visio-signalling", "postgres", 5432), ("visio-signalling", "redis", 6379),
+            ("visio-identity", "keycloak", 8080)} <= backend
+    assert {(cidr, None, 7880) for cidr in NODE_RANGES} <= backend
+    assert (INGRESS_CONTROLLER_NAMESPACE, None, 8000) in allowed(found["allow-backend"], "ingress")
+    assert allowed(found["allow-frontend"], "ingress") == {(INGRESS_CONTROLLER_NAMESPACE, None, 8080)}
+    assert "egress" not in found["allow-frontend"]
+    assert allowed(found["allow-postgres"], "ingress") == {
+        ("visio-signalling", c, 5432) for c in ("backend", "worker", "migrate")
+    }
+    redis = allowed(found["allow-redis"], "ingress")
+    assert {(cidr, None, 6379) for cidr in NODE_RANGES} <= redis  # LiveKit, host network
+    assert {p for _, _, p in redis} == {6379}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_keycloak_reaches_the_internet_only_for_proconnect(stack: str) -> None:
+    config = load_stack(stack).config
+    keycloak = policies(plan_of(stack), "visio-identity")["allow-keycloak"]
+    egress = allowed(keycloak, "egress")
+    assert ("visio-identity", "postgres", 5432) in egress
+    public = {e for e in egress if e[0] == "0.0.0.0/0"}
+    if config.identity.provider == "proconnect":
+        assert public == {("0.0.0.0/0", None, 443)}
+        (block,) = [p["ipBlock"] for r in keycloak["egress"] for p in r["to"] if "ipBlock" in p]
+        assert {"10.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"} <= set(block["except"])
+    else:
+        assert public == set()
+    assert allowed(keycloak, "ingress") >= {(INGRESS_CONTROLLER_NAMESPACE, None, 8080)}
+    # Nothing else in any namespace may open the internet.
+    for ns in namespaces(plan_of(stack)):
+        for name, spec in policies(plan_of(stack), ns).items():
+            if (ns, name) != ("visio-identity", "allow-keycloak"):
+                assert not any(e[0] == "0.0.0.0/0" for e in allowed(spec, "egress")), (ns, name)
+
+
+@pytest.mark.parametrize("stack", [s for s in STACKS if load_stack(s).config.captioning.enabled])
+def test_captioning_agent_reaches_only_livekit_and_its_stt(stack: str) -> None:
+    plan = plan_of(stack)
+    found = policies(plan, "visio-captioning")
+    stt_port = plan.get("kubernetes:helm.sh/v4:Chart", "captioning").inputs["values"]["stt"]["port"]
+    agent = allowed(found["allow-agent"], "egress")
+    assert agent == {(cidr, None, 7880) for cidr in NODE_RANGES} | {("visio-captioning", "stt", stt_port)}
+    assert "ingress" not in found["allow-agent"]
+    assert allowed(found["allow-stt"], "ingress") == {("visio-captioning", "agent", stt_port)}
+    assert "egress" not in found["allow-stt"]  # audio never leaves the cluster
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_policies_select_pods_the_charts_actually_run(stack: str) -> None:
+    """A selector that matches no pod is a flow silently denied (or a hole left open)."""
+    plan = plan_of(stack)
+    pods: dict[str, list[dict[str, str]]] = {}
+    for r in plan.kubernetes_objects():
+        if r.inputs["kind"] in WORKLOADS:
+            labels = r.inputs["spec"]["template"]["metadata"]["labels"]
+            pods.setdefault(r.inputs["metadata"]["namespace"], []).append(labels)
+    for r in plan.of_type(POLICY):
+        ns, spec = r.inputs["metadata"]["namespace"], r.inputs["spec"]
+        selectors = [(ns, spec["podSelector"])]
+        for direction, side in (("ingress", "from"), ("egress", "to")):
+            for rule in spec.get(direction, []):
+                for peer in rule[side]:
+                    target = peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                    if target and target.startswith("visio-"):
+                        selectors.append((target, peer["podSelector"]))
+        for target, selector in selectors:
+            wanted = selector.get("matchLabels", {})
+            assert any(wanted.items() <= labels.items() for labels in pods.get(target, [])), (r.name, target, wanted)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_host_network_pods_get_no_pointless_allow_policy(stack: str) -> None:
+    assert set(policies(plan_of(stack), "visio-media")) == {"default-deny", "allow-dns"}

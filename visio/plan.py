@@ -1,0 +1,128 @@
+"""The offline plan of a stack: the real program under the SDK mock runtime, charts expanded with the
+real Helm library, every object checked against the Kubernetes schema, then the policy engine."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from policies.engine.config import PolicyConfig
+from policies.engine.evaluate import evaluate
+from policies.engine.model import StackFacts
+from policies.engine.report import Report
+from visio import PROJECT_ROOT
+from visio.config import Stack, load_stack
+from visio.config.yamlsafe import load_one, read_text
+from visio.errors import InputError
+from visio.mockrun import STACK_TYPE, Plan, PlannedResource, Secret, redact, run_program
+from visio.policyconfig import from_stack
+from visio.schema import UnknownKind, problems
+
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    stack: Stack
+    plan: Plan
+    # Desired Kubernetes objects as they would be applied, Secret values redacted.
+    objects: list[dict[str, Any]]
+    report: Report
+    policy: PolicyConfig
+    # Kinds no schema covers (custom resources): applied as is, not schema-checked.
+    unchecked: list[str]
+
+    @property
+    def resources(self) -> list[PlannedResource]:
+        return [r for r in self.plan.resources if r.type != STACK_TYPE]
+
+    def counts(self) -> dict[str, int]:
+        """Resources per component and kind, the preview-like summary."""
+        components = {r.urn: r for r in self.plan.resources if r.type.startswith("visio:")}
+        counted: Counter[str] = Counter()
+        for r in self.resources:
+            owner = _component_of(r, components, self.plan)
+            kind = r.inputs.get("kind") if r.is_kubernetes_object else r.type
+            counted[f"{owner} · {kind}"] += 1
+        return dict(counted)
+
+
+def _component_of(resource: PlannedResource, components: Mapping[str, PlannedResource], plan: Plan) -> str:
+    parent = resource.chart or resource.parent
+    seen = 0
+    while parent and seen < 50:
+        if parent in components:
+            return components[parent].type
+        try:
+            parent = plan.by_urn(parent).parent
+        except KeyError:
+            break
+        seen += 1
+    return "stack"
+
+
+def stack_facts(stack: Stack) -> StackFacts:
+    """Backend and secrets provider as `pulumi` would use them: PULUMI_BACKEND_URL, else Pulumi.yaml."""
+    backend = os.environ.get("PULUMI_BACKEND_URL")
+    if not backend:
+        project = load_one(read_text(PROJECT_ROOT / "Pulumi.yaml"), "Pulumi.yaml") or {}
+        backend = (project.get("backend") or {}).get("url")
+    return StackFacts(
+        name=stack.name,
+        production=stack.config.production,
+        backend_url=backend,
+        secrets_provider=stack.secrets_provider,
+    )
+
+
+def _reveal(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return _reveal(value.value)
+    if isinstance(value, Mapping):
+        return {k: _reveal(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_reveal(v) for v in value]
+    return value
+
+
+def redact_object(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """Pulumi secrets and every value of a Kubernetes Secret replaced, whatever marked them."""
+    out: dict[str, Any] = redact(dict(obj))
+    if out.get("kind") == "Secret":
+        for field in ("data", "stringData"):
+            if isinstance(out.get(field), Mapping):
+                out[field] = dict.fromkeys(out[field], REDACTED)
+    return out
+
+
+def _schema_check(stack: Stack, plan: Plan) -> list[str]:
+    version = stack.config.cluster.kubernetesVersion
+    lines: list[str] = []
+    unchecked: set[str] = set()
+    for r in plan.kubernetes_objects():
+        obj = _reveal(r.inputs)
+        try:
+            found = problems(obj, version)
+        except UnknownKind as exc:
+            unchecked.add(str(exc))
+            continue
+        meta = obj.get("metadata") or {}
+        namespace = f"{meta['namespace']}/" if meta.get("namespace") else ""
+        where = f"{obj.get('kind')} {namespace}{meta.get('name')}"
+        lines.extend(f"stack {stack.name}: {where}: {p} (Kubernetes {version} schema)" for p in found)
+    if lines:
+        raise InputError(*lines)
+    return sorted(unchecked)
+
+
+def plan_stack(name: str) -> StackPlan:
+    stack = load_stack(name)
+    policy = from_stack(stack)  # reads the exemptions file: bad input surfaces before the program runs
+    plan = run_program(stack.name, stack_file=stack.path)
+    unchecked = _schema_check(stack, plan)
+    report = evaluate(plan.engine_resources(), policy, stack_facts(stack))
+    objects = [redact_object(r.inputs) for r in plan.kubernetes_objects()]
+    return StackPlan(stack=stack, plan=plan, objects=objects, report=report, policy=policy, unchecked=unchecked)

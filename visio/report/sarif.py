@@ -1,0 +1,80 @@
+"""SARIF 2.1.0 for code-scanning UIs (GitHub, GitLab): one run, one result per finding.
+
+Exempted findings are kept as results with an accepted external suppression, so the UI shows who
+approved them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from policies.engine.report import Finding, exemption_to_dict
+from visio.report.target import Target, rule_descriptions
+
+SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+
+
+def _result(target: Target, finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    r = finding.resource
+    qualified = "/".join(p for p in (target.name, r.namespace, r.kind, r.name) if p)
+    uri = finding.source if finding.source and "/" in finding.source and " " not in finding.source else target.uri
+    location: dict[str, Any] = {
+        "logicalLocations": [{"name": r.name, "fullyQualifiedName": qualified, "kind": "resource"}]
+    }
+    if uri:
+        location["physicalLocation"] = {"artifactLocation": {"uri": uri.split("#")[0]}}
+    fingerprint = hashlib.sha256(f"{qualified}|{finding.rule}|{finding.path}".encode()).hexdigest()
+    result: dict[str, Any] = {
+        "ruleId": finding.rule,
+        "level": "error" if finding.enforcement == "mandatory" else "warning",
+        "message": {"text": f"{r}: {finding.path or '-'}: {finding.message}"},
+        "locations": [location],
+        "partialFingerprints": {"visioFinding/v1": fingerprint},
+        "properties": {"target": target.name, "path": finding.path, "evidence": dict(finding.evidence)},
+    }
+    if finding.rule in rule_index:
+        result["ruleIndex"] = rule_index[finding.rule]
+    if finding.exempted_by is not None:
+        exemption = exemption_to_dict(finding.exempted_by)
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"{exemption['justification']} (approved by {exemption['approver']}, "
+                f"expires {exemption['expiry']})",
+            }
+        ]
+    return result
+
+
+def as_dict(targets: Sequence[Target]) -> dict[str, Any]:
+    described = rule_descriptions()
+    rule_index = {rule_id: i for i, rule_id in enumerate(described)}
+    results = [
+        _result(target, finding, rule_index)
+        for target in targets
+        for finding in [*target.report.findings, *target.report.exempted]
+    ]
+    rules = [
+        {"id": rule_id, "name": rule_id, "shortDescription": {"text": text}, "fullDescription": {"text": text}}
+        for rule_id, text in described.items()
+    ]
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "visio", "informationUri": "https://visio.numerique.gouv.fr",
+                                    "rules": rules}},
+                "results": results,
+                "columnKind": "unicodeCodePoints",
+            }
+        ],
+    }
+
+
+def render(targets: Sequence[Target]) -> str:
+    return json.dumps(as_dict(targets), indent=2)

@@ -1,0 +1,53 @@
+"""One audited target (a stack, a set of manifests, a cluster) with its engine report.
+
+SARIF, JUnit and HTML reports cover several targets at once (`visio plan --all`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from policies.engine.report import Report
+
+
+@dataclass(frozen=True)
+class EndpointPlacement:
+    """Where one endpoint found in the target lives, for the security officer's map."""
+
+    value: str
+    host: str
+    placement: str  # internal, trusted, FR, EU, non-EU, unknown
+    country: str | None
+    operator: str | None
+    jurisdiction: str | None
+    resource: str
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    report: Report
+    # The file findings point at in code-scanning UIs (the stack file, or the audited path).
+    uri: str | None = None
+    resources: int | None = None
+    # Resources per component and kind, for the plan summary.
+    counts: Mapping[str, int] = field(default_factory=dict)
+    endpoints: Sequence[EndpointPlacement] = ()
+
+
+def rule_ids() -> list[str]:
+    from policies.engine.report import EXEMPTION_EXPIRED, RULE_ERROR
+    from policies.rules import ALL_RULES
+
+    return [rule.id for rule in ALL_RULES] + [RULE_ERROR, EXEMPTION_EXPIRED]
+
+
+def rule_descriptions() -> dict[str, str]:
+    from policies.engine.report import EXEMPTION_EXPIRED, RULE_ERROR
+    from policies.rules import ALL_RULES
+
+    described = {rule.id: rule.description for rule in ALL_RULES}
+    described[RULE_ERROR] = "A rule failed to evaluate; the resource is treated as non-compliant."
+    described[EXEMPTION_EXPIRED] = "An exemption past its expiry date no longer exempts anything."
+    return described

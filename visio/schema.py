@@ -1,0 +1,74 @@
+"""Strict validation of Kubernetes objects against the OpenAPI schema of a Kubernetes version.
+
+The schemas are those `kubernetes-validate` ships; validators are built once per (version, kind) because
+loading the shared definitions for every object would dominate a plan.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+from referencing import Registry, Resource
+
+_GROUP = re.compile(r"^([^./]*)(?:\.[^/]*)?/")
+
+
+class UnknownKind(Exception):
+    """No schema for this kind in this version (a custom resource, or a removed API)."""
+
+
+def _schema_dir(version: str) -> str:
+    wanted = tuple(int(p) for p in version.lstrip("v").split(".")[:2])
+    available = [v for v in kubernetes_validate.utils.all_versions() if _minor(v) <= wanted]
+    if not available:
+        raise ValueError(f"Kubernetes {version} is older than any schema available")
+    return f"v{available[-1]}-local-strict"
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".")[:2])
+
+
+@functools.cache
+def _load(directory: str, name: str) -> Any:
+    ref = resources.files("kubernetes_validate") / "kubernetes-json-schema" / directory / name
+    try:
+        return json.loads(ref.read_text())
+    except FileNotFoundError:
+        return None
+
+
+@functools.cache
+def _validator(version: str, api_version: str, kind: str) -> jsonschema.protocols.Validator:
+    directory = _schema_dir(version)
+    group_version = _GROUP.sub(r"\1-", api_version)
+    schema = _load(directory, f"{kind.lower()}-{group_version}.json")
+    if schema is None:
+        raise UnknownKind(f"{api_version} {kind}")
+    definitions = _load(directory, "_definitions.json")
+    registry: Registry[Any] = Resource.from_contents(schema) @ Registry()
+    registry = Resource.from_contents(definitions) @ registry
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+def errors(obj: Mapping[str, Any], version: str) -> list[tuple[tuple[str | int, ...], str]]:
+    """Schema violations of one object as (field path, message), in field order; empty when valid."""
+    validator = _validator(version, str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+    found = [(tuple(e.path), e.message[:300]) for e in validator.iter_errors(obj)]
+    return sorted(found, key=lambda item: list(map(str, item[0])))
+
+
+def format_path(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(object)"
+
+
+def problems(obj: Mapping[str, Any], version: str) -> list[str]:
+    """Schema violations of one object as `field.path: message` lines (empty when valid)."""
+    return [f"{format_path(path)}: {message}" for path, message in errors(obj, version)]
