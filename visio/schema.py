@@ -1,7 +1,8 @@
 """Strict validation of Kubernetes objects against the OpenAPI schema of a Kubernetes version.
 
 The schemas are those `kubernetes-validate` ships; validators are built once per (version, kind) because
-loading the shared definitions for every object would dominate a plan.
+loading the shared definitions for every object would dominate a plan. Each object is first checked by
+the compiled yes/no check of `visio.schemacheck`; jsonschema words the errors of the objects it refuses.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 from referencing import Registry, Resource
+
+from visio.schemacheck import Check, compile_schema
 
 _GROUP = re.compile(r"^([^./]*)(?:\.[^/]*)?/")
 
@@ -45,22 +48,45 @@ def _load(directory: str, name: str) -> Any:
         return None
 
 
-@functools.cache
-def _validator(version: str, api_version: str, kind: str) -> jsonschema.protocols.Validator:
+def _schema(version: str, api_version: str, kind: str) -> tuple[Any, Any]:
     directory = _schema_dir(version)
     group_version = _GROUP.sub(r"\1-", api_version)
     schema = _load(directory, f"{kind.lower()}-{group_version}.json")
     if schema is None:
         raise UnknownKind(f"{api_version} {kind}")
-    definitions = _load(directory, "_definitions.json")
+    return schema, _load(directory, "_definitions.json")
+
+
+@functools.cache
+def _validator(version: str, api_version: str, kind: str) -> jsonschema.protocols.Validator:
+    schema, definitions = _schema(version, api_version, kind)
     registry: Registry[Any] = Resource.from_contents(schema) @ Registry()
     registry = Resource.from_contents(definitions) @ registry
     return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
+@functools.cache
+def _check(version: str, api_version: str, kind: str) -> Check | None:
+    schema, definitions = _schema(version, api_version, kind)
+    return compile_schema(schema, definitions.get("$defs", {}))
+
+
+def valid(obj: Mapping[str, Any], version: str) -> bool | None:
+    """The compiled check's answer; None when it has none (schema not compiled, nesting too deep)."""
+    check = _check(version, str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+    if check is None:
+        return None
+    try:
+        return check(obj)
+    except RecursionError:
+        return None
+
+
 def errors(obj: Mapping[str, Any], version: str) -> list[tuple[tuple[str | int, ...], str]]:
     """Schema violations of one object as (field path, message), in field order; empty when valid."""
     validator = _validator(version, str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+    if valid(obj, version):
+        return []
     found = [(tuple(e.path), e.message[:300]) for e in validator.iter_errors(obj)]
     return sorted(found, key=lambda item: list(map(str, item[0])))
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from policies.engine.config import PolicyConfig
 from policies.engine.exemptions import Exemptions
 from policies.engine.model import Enforcement, Resource, ResourceRef, StackFacts, Violation
+from policies.engine.podspec import forget_containers
 from policies.engine.report import EXEMPTION_EXPIRED, RULE_ERROR, Finding, Report
 from policies.engine.rule import Context, Rule
 
@@ -74,6 +75,8 @@ def _run_resource_rules(
         for rule_id, check, rule, level in checks:
             try:
                 violations = list(check(resource, ctx))
+                if not all(isinstance(v, Violation) for v in violations):
+                    raise TypeError("the rule returned something other than violations")
             except Exception as exc:  # fail closed: a crashing rule is a mandatory finding
                 out.rule_error(rule, resource.ref, exc, resource)
                 continue
@@ -92,6 +95,9 @@ def _run_stack_rules(
             continue
         try:
             results = list(rule.check_stack(resources, ctx))
+            if not all(isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Violation)
+                       for item in results):
+                raise TypeError("the rule returned something other than (resource, violation) pairs")
         except Exception as exc:
             out.rule_error(rule, _stack_ref(ctx.stack), exc, None)
             continue
@@ -112,6 +118,7 @@ def evaluate(
         from policies.rules import ALL_RULES
 
         rules = ALL_RULES
+    forget_containers()
     ctx = Context(config=config, stack=stack)
     exemptions = Exemptions(config.exemptions, config.today or dt.date.today())
     out = _Collector(exemptions)
@@ -140,6 +147,7 @@ def evaluate(
         ref = ResourceRef("Exemption", f"{e.rule}:{target}")
         out.add(EXEMPTION_EXPIRED, "mandatory", ref, Violation(f"exemptions[{index}]", message, evidence))
 
+    forget_containers()
     out.findings.sort(key=Finding.sort_key)
     out.exempted.sort(key=Finding.sort_key)
     return Report(out.findings, out.exempted, list(exemptions.in_force))

@@ -87,6 +87,11 @@ class _Last(threading.local):
 _last = _Last()
 
 
+def forget_containers() -> None:
+    """Drop the kept answer (the engine calls this around each evaluation)."""
+    _last.resource, _last.found = None, []
+
+
 def containers(resource: Resource) -> list[tuple[str, Mapping[str, Any]]]:
     """(field path, container) for every container, init container and ephemeral container.
 

@@ -190,7 +190,7 @@ def uclient(server: Server, username: str, password: str, peer: str, *flags: str
     return subprocess.run(
         [binary, *flags, "-p", str(port), "-u", username, "-w", password, "-e", peer, "-r", str(peer_port),
          "-n", str(messages), "-m", "1", "-c", "127.0.0.1"],
-        capture_output=True, text=True, timeout=timeout, check=False)
+        capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL)
 
 
 def _allocated(result: subprocess.CompletedProcess[str]) -> bool:
@@ -220,23 +220,30 @@ def test_rest_credentials_allocate_but_internal_peers_are_refused(server: Server
         assert f"A peer IP {peer} denied in the range: {range_}" in server.log_text()
 
 
-def test_allocation_over_tls_on_the_turns_port(server: Server) -> None:
+def test_allocation_over_tls_on_the_turns_port(chart: Chart, tmp_path: Path) -> None:
     username, password = rest_credentials(SECRET, "bob")
-    outputs = []
+    outputs: list[str] = []
     # turnutils_uclient over TLS sometimes stalls before its first request; retry the client.
-    for _ in range(5):
-        try:
-            result = uclient(server, username, password, "10.0.0.1", "-t", "-S", messages=1, timeout=10)
-        except subprocess.TimeoutExpired as stalled:
-            outputs.append(f"(stalled) {stalled.stdout!r}")
-            continue
-        outputs.append(result.stdout)
-        if _allocated(result):
-            assert "tls_connect: client session connected" in result.stdout
-            assert "method=TLSv1.2" in result.stdout or "method=TLSv1.3" in result.stdout
-            assert FORBIDDEN in result.stdout
-            return
-    pytest.fail("no TLS allocation in 5 attempts:\n" + "\n".join(outputs))
+    with turnserver(chart, tmp_path) as server:
+        for _ in range(12):
+            result = _tls_attempt(server, username, password, outputs)
+            if result is not None:
+                assert "tls_connect: client session connected" in result.stdout
+                assert "method=TLSv1.2" in result.stdout or "method=TLSv1.3" in result.stdout
+                assert FORBIDDEN in result.stdout
+                return
+    pytest.fail("no TLS allocation in 12 attempts:\n" + "\n".join(outputs))
+
+
+def _tls_attempt(server: Server, username: str, password: str,
+                 outputs: list[str]) -> subprocess.CompletedProcess[str] | None:
+    try:
+        result = uclient(server, username, password, "10.0.0.1", "-t", "-S", messages=1, timeout=6)
+    except subprocess.TimeoutExpired as stalled:
+        outputs.append(f"(stalled) {stalled.stdout!r}")
+        return None
+    outputs.append(result.stdout)
+    return result if _allocated(result) else None
 
 
 @pytest.mark.parametrize("case", ["wrong secret", "tampered password", "expired", "not a REST username"])

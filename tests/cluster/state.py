@@ -18,7 +18,7 @@ from visio.plan import StackPlan
 STACK = "interieur-prod"
 
 # Planted defects and the findings each must produce (rule, kind, namespace, name, path).
-DOCKER_HUB_IMAGE = "docker.io/library/nginx@sha256:" + "4c0fdaa8b6341bfdeca5f18f7837462c80cff90527ee35ef185571e1c327beac"
+DOCKER_HUB_IMAGE = "docker.io/library/nginx@sha256:4c0fdaa8b6341bfdeca5f18f7837462c80cff90527ee35ef185571e1c327beac"
 US_CDN = "d3f5example1.cloudfront.net"
 US_WEBHOOK = "https://admission.us-east-1.amazonaws.com/validate"
 
@@ -98,7 +98,8 @@ def stored(obj: dict[str, Any]) -> dict[str, Any]:
             meta.setdefault("annotations", {})["deployment.kubernetes.io/revision"] = "1"
             obj["status"] = {"observedGeneration": 1, "replicas": replicas, "readyReplicas": replicas,
                              "availableReplicas": replicas, "updatedReplicas": replicas,
-                             "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}]}
+                             "conditions": [{"type": "Available", "status": "True",
+                                             "reason": "MinimumReplicasAvailable"}]}
         elif kind == "StatefulSet":
             spec.setdefault("podManagementPolicy", "OrderedReady")
             spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
@@ -254,7 +255,8 @@ def _node(name: str, region: str, zone: str) -> dict[str, Any]:
             "topology.kubernetes.io/region": region, "topology.kubernetes.io/zone": zone,
             "node.kubernetes.io/instance-type": "tinav6.c8r16p1"}},
         "spec": {"podCIDR": "10.42.0.0/24"},
-        "status": {"addresses": [{"type": "InternalIP", "address": "10.0.10.21"}, {"type": "Hostname", "address": name}],
+        "status": {"addresses": [{"type": "InternalIP", "address": "10.0.10.21"},
+                                 {"type": "Hostname", "address": name}],
                    "nodeInfo": {"kubeletVersion": "v1.31.4", "containerRuntimeVersion": "containerd://1.7.24"},
                    "images": [{"names": ["registry.interieur.gouv.fr/visio/livekit/livekit-server@sha256:" + "0" * 64],
                                "sizeBytes": 52000000}]},

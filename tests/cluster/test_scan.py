@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +99,8 @@ def test_a_server_that_ignores_the_metadata_request_gets_its_answer_discarded(ma
 
 def test_the_images_pods_run_are_judged_not_only_their_spec(make_cluster, stack_plan, tmp_path):
     cluster = make_cluster()
-    pod = next(p for p in cluster.objects[cluster.resource_for("v1", "Pod")]
-               if p["metadata"]["namespace"] == "visio-signalling" and p["metadata"]["name"].startswith("signalling-redis"))
+    pods = cluster.objects[cluster.resource_for("v1", "Pod")]
+    pod = next(p for p in pods if p["metadata"]["name"].startswith("signalling-redis-"))
     # The node pulled something else than the spec names (a mutated pod, a rewriting mirror).
     pod["status"]["containerStatuses"][0]["imageID"] = image_id("docker.io/library/redis:7.4.2")
     code, doc, _ = scan_json(cluster.write_kubeconfig(tmp_path / "kc"), "--stack", STACK)
@@ -145,10 +146,11 @@ def test_cert_manager_issuers_are_read_only_where_the_group_is_served(make_clust
     with_crds = make_cluster(cert_manager=True)
     with_crds.add(issuer)
     code, doc, _ = scan_json(with_crds.write_kubeconfig(tmp_path / "a"), "--stack", STACK)
+    assert code == 1
     assert ("endpoint-sovereignty", "ClusterIssuer", None, "public-acme", "spec.acme.server") in keys(doc["findings"])
     assert "ClusterIssuer (cert-manager.io/v1)" in doc["kinds"]["read"]
     without = make_cluster()
-    code, doc, _ = scan_json(without.write_kubeconfig(tmp_path / "b"), "--stack", STACK)
+    _, doc, _ = scan_json(without.write_kubeconfig(tmp_path / "b"), "--stack", STACK)
     assert doc["kinds"]["groupsNotServed"] == ["cert-manager.io"]
     assert not [u for u in doc["kinds"]["notAudited"] if u["apiVersion"].startswith("cert-manager")]
     assert not [s for s in without.seen if s.path.startswith("/apis/cert-manager.io")]
@@ -156,7 +158,7 @@ def test_cert_manager_issuers_are_read_only_where_the_group_is_served(make_clust
 
 def test_namespaces_limit_what_is_read(make_cluster, tmp_path):
     cluster = make_cluster()
-    code, doc, _ = scan_json(cluster.write_kubeconfig(tmp_path / "kc"), "--stack", STACK, "-n", "visio-media")
+    _, doc, _ = scan_json(cluster.write_kubeconfig(tmp_path / "kc"), "--stack", STACK, "-n", "visio-media")
     namespaced = {f["resource"]["namespace"] for f in doc["findings"] + doc["exempted"]} - {None}
     assert namespaced <= {"visio-media"}
     listed = [s.path for s in cluster.seen if s.path.endswith(("/pods", "/configmaps", "/deployments"))]
@@ -172,8 +174,11 @@ def test_reports_in_every_format(make_cluster, tmp_path):
         out = tmp_path / f"report.{fmt}"
         result = run_visio("scan", "--kubeconfig", str(kubeconfig), "--stack", STACK, "--format", fmt, "-o", str(out))
         assert result.returncode == 1, result.stderr
-        text = out.read_text()
+    for fmt in ("sarif", "html"):
+        text = (tmp_path / f"report.{fmt}").read_text()
         assert "Secret" in text and "403" in text
+    suite = ET.parse(tmp_path / "report.junit").getroot().find("testsuite")
+    assert suite is not None and suite.get("name") == "cluster visio-test"
     sarif = json.loads((tmp_path / "report.sarif").read_text())
     assert any(r["ruleId"] == NOT_AUDITED and r["level"] == "error" for r in sarif["runs"][0]["results"])
     text = run_visio("scan", "--kubeconfig", str(kubeconfig), "--stack", STACK)

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from policies.engine.adapters import from_kubernetes
 from policies.engine.config import Exemption, PolicyConfig, Selector
 from policies.engine.evaluate import evaluate
 from policies.engine.exemptions import load_exemptions, with_exemptions_file
-from policies.engine.kube import from_manifest
 from policies.engine.model import Resource, ResourceRef, StackFacts, Violation
 from policies.engine.rule import Context, Rule
 from policies.rules import ALL_RULES
@@ -32,7 +32,7 @@ def deployment(name: str, namespace: str, *images: str, host_network: bool = Fal
     spec: dict[str, Any] = {"containers": [{"name": f"c{i}", "image": im} for i, im in enumerate(images)]}
     if host_network:
         spec["hostNetwork"] = True
-    return from_manifest({
+    return from_kubernetes({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": name, "namespace": namespace},
         "spec": {"template": {"spec": spec}},
@@ -57,6 +57,10 @@ def _boom_stack(resources: Sequence[Resource], ctx: Context) -> Iterator[tuple[R
     raise KeyError("namespace")
 
 
+def _not_violations(resource: Resource, ctx: Context) -> Iterator[Violation]:
+    yield "spec is wrong"  # type: ignore[misc]
+
+
 BROKEN = Rule(id="broken", description="raises", check=_boom)
 BROKEN_STACK = Rule(id="broken-stack", description="raises", check_stack=_boom_stack)
 
@@ -79,9 +83,16 @@ def test_crashing_rule_fails_closed_and_others_still_run() -> None:
 
 
 def test_malformed_workload_is_a_rule_error_not_a_pass() -> None:
-    bad = from_manifest({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": "nginx"}})
+    bad = from_kubernetes({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": "nginx"}})
     report = evaluate([bad], config(), rules=[IMAGE_REGISTRY])
     assert [(f.rule, f.enforcement) for f in report.findings] == [("rule-error", "mandatory")]
+
+
+def test_rule_returning_garbage_fails_closed() -> None:
+    garbage = Rule(id="garbage", description="returns strings", check=_not_violations)
+    report = evaluate([deployment("a", "ns", "nginx")], config(), rules=[garbage])
+    assert [(f.rule, f.enforcement) for f in report.findings] == [("rule-error", "mandatory")]
+    assert "garbage" in report.findings[0].message
 
 
 def test_rule_error_cannot_be_exempted() -> None:
@@ -194,3 +205,11 @@ def test_interieur_prod_exemptions_cover_only_host_networking() -> None:
     elsewhere = deployment("media-livekit", "visio-signalling", "x", host_network=True)
     assert "spec.template.spec.hostNetwork" in [f.path for f in evaluate([elsewhere], cfg,
                                                                           rules=[POD_SECURITY]).findings]
+
+
+def test_bad_registry_allow_entry_fails_closed_on_workloads_only() -> None:
+    cm = from_kubernetes({"kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ns"}, "data": {}})
+    report = evaluate([deployment("a", "ns", f"{MIRROR}/app:1"), cm],
+                      config().with_overrides(allowedRegistries=["https://registry.gouv.fr"]), rules=[IMAGE_REGISTRY])
+    assert [(f.rule, f.resource.name) for f in report.findings] == [("rule-error", "a")]
+    assert "allowedRegistries" in report.findings[0].message

@@ -5,15 +5,15 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from policies.engine.adapters import from_kubernetes
 from policies.engine.envresolve import DataIndex, EnvValue, resolve_env
-from policies.engine.kube import from_manifest
 
 INDEX = DataIndex([
-    from_manifest({"kind": "ConfigMap", "metadata": {"name": "first", "namespace": "ns"},
+    from_kubernetes({"kind": "ConfigMap", "metadata": {"name": "first", "namespace": "ns"},
                    "data": {"STT_PROVIDER": "deepgram", "X_MODE": "a"}}),
-    from_manifest({"kind": "Secret", "metadata": {"name": "second", "namespace": "ns"},
+    from_kubernetes({"kind": "Secret", "metadata": {"name": "second", "namespace": "ns"},
                    "data": {"STT_PROVIDER": base64.b64encode(b"kyutai").decode()}}),
-    from_manifest({"kind": "ConfigMap", "metadata": {"name": "first", "namespace": "other"},
+    from_kubernetes({"kind": "ConfigMap", "metadata": {"name": "first", "namespace": "other"},
                    "data": {"STT_PROVIDER": "kyutai"}}),
 ])
 

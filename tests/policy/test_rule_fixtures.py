@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from policies.engine.adapters import from_kubernetes
 from policies.engine.config import PolicyConfig
 from policies.engine.evaluate import evaluate
-from policies.engine.kube import from_manifest
 from policies.engine.model import Resource, StackFacts
 from policies.engine.report import RULE_ERROR
 from policies.engine.rule import Rule
@@ -64,7 +64,7 @@ def load_fixture(path: Path) -> tuple[list[Resource], PolicyConfig, StackFacts |
             resources.append(Resource(kind, "", doc["name"], None, doc.get("inputs", {}),
                                       pulumi_type=doc["pulumiType"], source=f"{path.name}#{i}"))
         else:
-            resources.append(from_manifest(doc, f"{path.name}#{i}"))
+            resources.append(from_kubernetes(doc, f"{path.name}#{i}"))
     config = dict(BASE_CONFIG)
     for line in _header(text, "config"):
         config.update(json.loads(line))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from policies.engine.adapters import from_kubernetes
 from policies.engine.config import PolicyConfig
-from policies.engine.kube import from_manifest
 from policies.engine.rule import Context
 from policies.rules.endpoint_sovereignty import check
 from policies.sovereignty import Judge, judge_for
@@ -109,7 +109,7 @@ def test_lookups_are_cached_and_trusted_names_skipped(dnsmasq: tuple[str, int]) 
 def test_rule_resolves_through_the_environment(dnsmasq: tuple[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VISIO_DNS_SERVER", f"{dnsmasq[0]}:{dnsmasq[1]}")
     judge_for.cache_clear()
-    pod = from_manifest({
+    pod = from_kubernetes({
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "visio"},
         "spec": {"containers": [{"name": "c", "image": "x", "env": [
             {"name": "CDN", "value": "https://cdn.ministere.gouv.fr/app.js"},

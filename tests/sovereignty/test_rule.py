@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
+from policies.engine.adapters import from_kubernetes
 from policies.engine.config import PolicyConfig
 from policies.engine.evaluate import evaluate
-from policies.engine.kube import from_manifest
 from policies.engine.model import Resource
 from policies.engine.report import RULE_ERROR
 from policies.engine.rule import Context
@@ -32,7 +31,7 @@ def test_fixture(path: Path) -> None:
 
 
 def _pod(*env: tuple[str, str]) -> Resource:
-    return from_manifest({
+    return from_kubernetes({
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "visio"},
         "spec": {"containers": [{"name": "c", "image": "x", "env": [{"name": n, "value": v} for n, v in env]}]},
     })
@@ -69,18 +68,3 @@ def test_unparseable_kubeconfig_fails_closed() -> None:
 def test_enforcement_is_mandatory_outside_production() -> None:
     assert RULE.enforcement(Context(PolicyConfig(production=False))) == "mandatory"
 
-
-def test_many_objects_quickly() -> None:
-    """A fleet-sized evaluation: caches make repeated values and hosts cost nothing after the first."""
-    config = PolicyConfig(trustedDomains=["visio.interieur.gouv.fr"])
-    resources = [
-        _pod(("REDIS_URL", "redis://redis:6379/0"), ("PUBLIC_URL", "https://meet.visio.interieur.gouv.fr/"),
-             ("S3", "https://s3.gra.io.cloud.ovh.net"), ("VERSION", f"1.2.{i % 50}.4"),
-             ("PEER", f"10.0.{i % 250}.{i % 200}"), ("LOG", "info"))
-        for i in range(20_000)
-    ]
-    start = time.perf_counter()
-    report = evaluate(resources, config, None, rules=[RULE])
-    elapsed = time.perf_counter() - start
-    assert report.findings == []
-    assert elapsed < 10, f"{elapsed:.1f} s for 20k pods"

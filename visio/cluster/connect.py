@@ -40,7 +40,7 @@ def api_client(kubeconfig: Path | None = None, context: str | None = None) -> tu
         raise InputError(f"{path}: no such kubeconfig file")
     try:
         contexts, active = config.list_kube_config_contexts(config_file=str(path))  # type: ignore[no-untyped-call]
-    except (config.ConfigException, OSError, ValueError) as exc:
+    except Exception as exc:  # the loader fails in many shapes on malformed files; all are bad input
         raise InputError(f"{path}: not a usable kubeconfig ({_first_line(exc)})") from None
     names = [c.get("name") for c in contexts or []]
     if context is not None and context not in names:
@@ -49,7 +49,7 @@ def api_client(kubeconfig: Path | None = None, context: str | None = None) -> tu
     try:
         api = config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=str(path), context=context, persist_config=False)
-    except (config.ConfigException, OSError, ValueError, TypeError) as exc:
+    except Exception as exc:
         raise InputError(f"{path}: context {chosen}: {_first_line(exc)}") from None
     return api, str(chosen)
 

@@ -211,12 +211,12 @@ def read_cluster(
     excluded = set(exclude)
     snapshot = Snapshot(cluster=cluster, namespaces=selected)
     snapshot.server_version = _server_version(api)
-    discovery_error = ""
+    discovery_error: _Unreadable | None = None
     try:
         groups: dict[str, set[str]] | None = _served_groups(api)
     except _Unreadable as exc:
         groups = None  # discovery refused: list the built-in kinds anyway, custom ones cannot be found
-        discovery_error = exc.reason
+        discovery_error = exc
     for kind in KINDS:
         if kind in excluded:
             snapshot.unaudited.append(Unaudited(kind, None, "excluded on request", excluded=True))
@@ -224,7 +224,9 @@ def read_cluster(
         if kind.group:
             if groups is None:
                 if kind.custom:
-                    snapshot.unaudited.append(Unaudited(kind, None, f"API discovery failed: {discovery_error}"))
+                    assert discovery_error is not None
+                    snapshot.unaudited.append(Unaudited(kind, None, f"API discovery failed: {discovery_error.reason}",
+                                                        discovery_error.status))
                     continue
             elif kind.version not in groups.get(kind.group, set()):
                 if kind.custom:

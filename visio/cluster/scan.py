@@ -26,8 +26,8 @@ from policies.engine.report import EXEMPTION_EXPIRED, Finding, Report
 from visio.cluster.kinds import GENERATED
 from visio.cluster.reader import Snapshot, Unaudited
 from visio.cluster.running import Running, running_view
+from visio.report.target import NOT_AUDITED
 
-NOT_AUDITED = "not-audited"
 IMAGE_RULES = ("image-registry", "image-digest")
 
 Key = tuple[str, str | None, str]  # kind, namespace, name

@@ -3,8 +3,9 @@
 Each namespace needs a NetworkPolicy selecting all pods (empty podSelector) with Egress among its
 policyTypes and no egress rule. Allow rules must not open the Internet: 0.0.0.0/0 or ::/0 (an `except`
 list does not close them), a rule without `to`, or a public block wider than /16 (IPv4) or /32 (IPv6),
-which spans too many networks to belong to one country or operator. Where a narrower public block is
-and who runs it is endpoint-sovereignty's judgement, made once with the sovereignty data.
+which spans too many networks to belong to one country or operator; a block that is not a network
+fails closed. Where a narrower public block is and who runs it is endpoint-sovereignty's judgement,
+made once with the sovereignty data.
 """
 
 from __future__ import annotations
@@ -57,7 +58,10 @@ def _cidr(path: str, cidr: Any) -> Iterator[Violation]:
     try:
         net = ipaddress.ip_network(str(cidr).strip(), strict=False)
     except ValueError:
-        return  # endpoint-sovereignty reports a block it cannot read
+        # A CNI may read a malformed block differently from us (or drop the rule): fail closed.
+        yield Violation(path, f"ipBlock cidr {cidr!r} is not a network; what it allows cannot be judged",
+                        {"cidr": str(cidr)})
+        return
     if isinstance(net, ipaddress.IPv6Network) and any(net.subnet_of(c) for c in IPV4_CARRIERS):
         net = ipaddress.IPv4Network((int(net.network_address) & 0xFFFFFFFF, net.prefixlen - 96))
     if net.prefixlen == 0:

@@ -16,8 +16,12 @@ from policies.engine.rule import Context, Rule
 
 
 def check(resource: Resource, ctx: Context) -> Iterator[Violation]:
+    found = containers(resource)
+    if not found:
+        return
+    # A malformed allow-list entry raises here: every workload then fails closed as a rule error.
     allowed = allowed_registries(tuple(ctx.config.allowedRegistries))
-    for path, container in containers(resource):
+    for path, container in found:
         image = container.get("image")
         where = f"{path}.image"
         if not isinstance(image, str) or not image:
