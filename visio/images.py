@@ -25,7 +25,7 @@ IMAGES: dict[str, Image] = {
     "keycloak": Image("keycloak/keycloak", "26.1.4"),
     "postgres": Image("library/postgres", "16.8"),
     "kyutai-stt": Image("kyutai/moshi-server", "0.6.3"),
-    "whisper-stt": Image("speaches-ai/speaches", "0.8.3-cpu"),
+    "whisper-stt": Image("speaches-ai/speaches", "0.8.3-cuda"),
 }
 
 

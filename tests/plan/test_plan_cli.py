@@ -155,3 +155,19 @@ def test_html_report_lists_every_finding_and_exemption(tmp_path: Path) -> None:
         for e in s["exemptions"]:
             assert html.escape(e["approver"]) in page and e["expiry"] in page
     assert "Where the endpoints live" in page
+
+
+def test_one_plan_writes_every_report_and_refuses_unknown_formats(tmp_path: Path) -> None:
+    files = {fmt: tmp_path / f"plan.{fmt}" for fmt in ("json", "sarif", "junit", "html")}
+    args = [arg for fmt, path in files.items() for arg in ("--report", f"{fmt}={path}")]
+    result = run_visio("plan", "dev", *args)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(files["json"].read_text())["stacks"][0]["stack"] == "dev"
+    assert json.loads(files["sarif"].read_text())["version"] == "2.1.0"
+    assert JUnitXml.fromfile(str(files["junit"])).tests > 0
+    assert "<h2>dev</h2>" in files["html"].read_text()
+
+    refused = run_visio("plan", "dev", "--report", f"pdf={tmp_path / 'x.pdf'}")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().startswith("error: --report pdf=")
+    assert not (tmp_path / "x.pdf").exists()

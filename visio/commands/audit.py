@@ -15,7 +15,7 @@ from visio.manifests import collect
 from visio.policyconfig import load_policy_config
 from visio.report import json as json_report
 from visio.report import text as text_report
-from visio.report.emit import Format, emit
+from visio.report.emit import REPORT_HELP, Format, emit, parse_reports
 from visio.report.target import Target
 
 
@@ -34,11 +34,13 @@ def audit(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file (not for text).")
     ] = None,
+    report_files: Annotated[list[str] | None, typer.Option("--report", help=REPORT_HELP)] = None,
     resolve: Annotated[
         bool, typer.Option("--resolve", help="Follow DNS for hostnames (otherwise offline tables only).")
     ] = False,
 ) -> None:
     """Audit manifests and charts; exit 1 on mandatory findings, 2 on unusable input."""
+    reports = parse_reports(report_files or [])
     config = load_policy_config(policy_config) if policy_config is not None else PolicyConfig()
     # Offline unless asked on the command line, whatever a shared policy file says.
     config = config.with_overrides(resolve=resolve)
@@ -54,6 +56,7 @@ def audit(
         output,
         as_json=lambda: json_report.render(report, resources=count),
         as_text=lambda: text_report.render(report, out, resources=count),
+        reports=reports,
     )
     if report.mandatory:
         raise typer.Exit(1)

@@ -17,7 +17,7 @@ from visio.console import err, out
 from visio.errors import InputError
 from visio.report import json as json_report
 from visio.report import text as text_report
-from visio.report.emit import Format, emit, write_atomically
+from visio.report.emit import REPORT_HELP, Format, emit, parse_reports, write_atomically
 from visio.report.target import Target
 
 if TYPE_CHECKING:
@@ -134,13 +134,15 @@ def plan(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Write each stack's rendered manifests here (Secrets redacted).")
     ] = None,
+    report_files: Annotated[list[str] | None, typer.Option("--report", help=REPORT_HELP)] = None,
 ) -> None:
     """Preview stacks offline: resources, schema checks, and the sovereignty rules. Exit 1 if non-compliant."""
+    reports = parse_reports(report_files or [])
     plans = _plans(selected_stacks(stack, all_stacks))
     targets = [_target(p) for p in plans]
     if out_dir is not None:
         _write_manifests(plans, out_dir)
-    emit(targets, fmt, output, lambda: _as_json(plans), lambda: _as_text(plans))
+    emit(targets, fmt, output, lambda: _as_json(plans), lambda: _as_text(plans), reports)
     if not all(p.report.passed for p in plans):
         raise typer.Exit(1)
 

@@ -20,7 +20,7 @@ from visio.errors import InputError
 from visio.policyconfig import load_policy_config
 from visio.report import json as json_report
 from visio.report import text as text_report
-from visio.report.emit import Format, emit
+from visio.report.emit import REPORT_HELP, Format, emit, parse_reports
 from visio.report.target import Target
 
 
@@ -101,11 +101,13 @@ def scan(
         help="A kind that could not be read fails the scan (default: on under the secnumcloud profile).")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    report_files: Annotated[list[str] | None, typer.Option("--report", help=REPORT_HELP)] = None,
     resolve: Annotated[bool, typer.Option("--resolve", help="Follow DNS for hostnames.")] = False,
     page_size: Annotated[int, typer.Option("--page-size", min=1, max=5000, help="Objects per list request.")
                          ] = PAGE_SIZE,
 ) -> None:
     """Audit a live cluster read-only; exit 1 on mandatory findings (or kinds not audited), 2 on unusable input."""
+    reports = parse_reports(report_files or [])
     config = _policy(stack, policy_config, resolve)
     excluded = _excluded(exclude_kind or [])
     api, cluster = api_client(kubeconfig, context)
@@ -114,7 +116,8 @@ def scan(
     strict = config.profile == "secnumcloud" if fail_on_unaudited is None else fail_on_unaudited
     result = judge(snapshot, config, fail_on_unaudited=strict)
     target = Target(name=f"cluster {cluster}", report=result.report, resources=result.resources)
-    emit([target], fmt, output, lambda: json.dumps(as_json(result), indent=2), lambda: _as_text(result))
+    emit([target], fmt, output, lambda: json.dumps(as_json(result), indent=2), lambda: _as_text(result),
+         reports)
     if result.report.mandatory:
         raise typer.Exit(1)
 

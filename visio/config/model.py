@@ -93,6 +93,8 @@ class Cluster(Strict):
     # Country of an on-premises data centre (providers' regions carry their own).
     country: StrictStr | None = None
     ingressClass: StrictStr = "nginx"
+    # Namespace of the ingress controller, the only source allowed to reach the public services.
+    ingressNamespace: Slug = "ingress-nginx"
     systemNodePool: Slug = "system"
 
     @model_validator(mode="after")
@@ -205,12 +207,22 @@ class Captioning(Strict):
     model: StrictStr = "kyutai/stt-1b-en_fr"
     languages: list[Annotated[StrictStr, Field(pattern=r"^[a-z]{2}$")]] = ["fr"]
     gpuNodePool: Slug | None = None
+    # The model weights, mirrored as an image `<registry.host>/models/<model>:<modelVersion>`.
+    modelVersion: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = "v1"
+    modelDigest: Annotated[StrictStr, Field(pattern=_DIGEST.pattern)] | None = None
 
     @model_validator(mode="after")
     def _gpu(self) -> Captioning:
         if self.enabled and self.gpuNodePool is None:
             raise ValueError("gpuNodePool: required when captioning is enabled")
         return self
+
+
+class Tls(Strict):
+    # cert-manager ClusterIssuer for every public certificate (Ingress hosts and TURN over TLS), e.g.
+    # one backed by the ministry's PKI. Without one, the Secrets named in the charts are provisioned
+    # beforehand by the ministry.
+    issuer: Slug | None = None
 
 
 class Capacity(Strict):
@@ -246,6 +258,7 @@ class StackConfig(Strict):
     media: Media
     captioning: Captioning = Captioning()
     capacity: Capacity
+    tls: Tls = Tls()
     policy: Policy = Policy()
 
     @property
@@ -278,3 +291,5 @@ def _check_digests(config: StackConfig) -> None:
         for name in IMAGES:
             if name not in config.registry.digests:
                 raise ValueError(f"registry.digests.{name}: production stacks pin every image by digest")
+        if config.captioning.enabled and config.captioning.modelDigest is None:
+            raise ValueError("captioning.modelDigest: production stacks pin the model image by digest")

@@ -3,6 +3,11 @@
 Aliases are refused outright because stack files and manifests never need them and an alias bomb
 would otherwise expand when the document is walked. Documents are parsed by libyaml; one that turns
 out to share a node (an alias) is parsed again by the pure-Python loader, which names the line.
+
+Building Python objects from libyaml's nodes is most of the cost of reading a large estate, so plain
+documents (strings, numbers, booleans, nulls, mappings and lists, no merge keys, no shared nodes) are
+built by `_build`, a direct walk that calls PyYAML's own scalar constructors; anything else is left to
+PyYAML's constructor, so the result, and every error, is the one PyYAML gives.
 """
 
 from __future__ import annotations
@@ -19,7 +24,26 @@ MAX_BYTES = 50 * 1024 * 1024
 
 
 class _CLoader(yaml.CSafeLoader):
-    pass
+    # libyaml asks the resolver for the tag of every scalar; the answer depends only on the text and
+    # on whether it was quoted (this loader has no path resolvers), so short texts are remembered.
+    _tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or len(value) > 64:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(self._tags) < 65536:
+                self._tags[key] = tag
+        return tag
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass  # no path resolvers: nothing to track
+
+    def ascend_resolver(self) -> None:
+        pass
 
 
 class _Loader(yaml.SafeLoader):
@@ -38,6 +62,59 @@ for _cls in (_Loader, _CLoader):
         ch: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for ch, resolvers in _cls.yaml_implicit_resolvers.items()
     }
+
+
+_YAML = "tag:yaml.org,2002:"
+_MAP, _SEQ, _STR = f"{_YAML}map", f"{_YAML}seq", f"{_YAML}str"
+_SCALARS = frozenset(f"{_YAML}{t}" for t in ("int", "float", "bool", "null"))
+_SPECIAL_KEYS = frozenset((f"{_YAML}merge", f"{_YAML}value"))
+
+
+class _Unusual(Exception):
+    """A document only PyYAML's constructor builds exactly (tags, merge keys, aliases, odd keys)."""
+
+
+def _build(loader: _CLoader, node: yaml.Node, seen: set[int]) -> Any:
+    kind, tag = type(node), node.tag
+    if kind is yaml.ScalarNode:
+        if tag == _STR:
+            return node.value
+        if tag in _SCALARS:
+            try:
+                return loader.yaml_constructors[tag](loader, node)
+            except Exception:
+                raise _Unusual from None
+        raise _Unusual
+    if id(node) in seen:
+        raise _Unusual  # a container reached twice: an alias
+    seen.add(id(node))
+    if kind is yaml.MappingNode and tag == _MAP:
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag in _SPECIAL_KEYS:
+                raise _Unusual
+            key = _build(loader, key_node, seen)
+            if isinstance(key, dict | list):
+                raise _Unusual  # unhashable: PyYAML words the error
+            out[key] = _build(loader, value_node, seen)
+        return out
+    if kind is yaml.SequenceNode and tag == _SEQ:
+        return [_build(loader, item, seen) for item in node.value]
+    raise _Unusual
+
+
+def _fast_parse(text: str) -> list[Any] | None:
+    """The documents, or None when one needs PyYAML's constructor. Syntax errors propagate."""
+    loader = _CLoader(text)
+    try:
+        docs = []
+        while loader.check_node():
+            docs.append(_build(loader, loader.get_node(), set()))
+        return docs
+    except (_Unusual, RecursionError):
+        return None
+    finally:
+        loader.dispose()
 
 
 def _shares_nodes(doc: Any) -> bool:
@@ -84,6 +161,9 @@ def _error(path: Path | str, exc: yaml.YAMLError) -> InputError:
 
 def _parse(text: str, source: Path | str) -> list[Any]:
     try:
+        fast = _fast_parse(text)
+        if fast is not None:
+            return fast
         docs = list(yaml.load_all(text, Loader=_CLoader))
         if any(_shares_nodes(doc) for doc in docs):
             docs = list(yaml.load_all(text, Loader=_Loader))  # raises at the first alias, with its line

@@ -30,6 +30,9 @@ def write_atomically(path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would: reports are CI artifacts
         os.replace(tmp, path)
     except OSError as exc:
         raise InputError(f"{path}: cannot write ({exc.strerror})") from None
@@ -47,14 +50,35 @@ def render(targets: Sequence[Target], fmt: Format, as_json: Callable[[], str]) -
     raise ValueError(f"{fmt} is rendered by the front end")
 
 
+REPORT_HELP = "Also write a report file, as FORMAT=FILE (json, sarif, junit, html); repeatable."
+
+
+def parse_reports(specs: Sequence[str]) -> list[tuple[Format, Path]]:
+    """`--report sarif=out/plan.sarif` specs, checked before any work is done."""
+    parsed: list[tuple[Format, Path]] = []
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep or not file or name not in {f.value for f in Format} or name == Format.text:
+            raise InputError(f"--report {spec}: expected FORMAT=FILE with FORMAT json, sarif, junit or html")
+        parsed.append((Format(name), Path(file)))
+    return parsed
+
+
 def emit(
     targets: Sequence[Target],
     fmt: Format,
     output: Path | None,
     as_json: Callable[[], str],
     as_text: Callable[[], None],
+    reports: Sequence[tuple[Format, Path]] = (),
 ) -> None:
-    """Text goes to the terminal unless a file is named; the other formats go where asked."""
+    """Text goes to the terminal unless a file is named; the other formats go where asked.
+
+    Every extra report is rendered before any file is written, so a failure writes none of them.
+    """
+    rendered = [(path, render(targets, report_fmt, as_json)) for report_fmt, path in reports]
+    for path, text in rendered:
+        write_atomically(path, text)
     if fmt is Format.text and output is None:
         as_text()
         return

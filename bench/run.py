@@ -1,0 +1,297 @@
+"""The performance benchmark: `visio plan` per stack, `visio audit` against its peers on synthetic estates.
+
+Run from the repository root:  .venv/bin/python bench/run.py [--sizes 1000,10000,100000] [--skip-peers]
+
+For each size, in the same run and on the same files (written by `bench/estate.py`):
+- floor: the plain libyaml parse of every file (`yaml.load_all(..., Loader=yaml.CSafeLoader)`), in a
+  child process, best of `--floor-runs`;
+- audit: `visio audit DIR --policy-config F --format json`, wall time and the child's own peak RSS
+  (`os.wait4`); its findings must be exactly the planted defects, or the run stops;
+- Checkov (`checkov -d DIR --framework kubernetes --quiet --compact -o json`) from `bench/.venv-peers`;
+  above `--peer-max` objects it is not run: its time is extrapolated from the per-object cost at the
+  largest size it ran, and marked so;
+- regopy: a Gatekeeper-style allowed-repos policy compiled once, queried per object (parse included);
+  its violations must equal the planted foreign-registry defects.
+The peers' virtualenv is created on first use from `bench/requirements-peers.txt`.
+Nothing here is a test: the figures are printed (and, with --json, written) for docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.estate import REGISTRY, generate  # noqa: E402
+
+VISIO = ROOT / ".venv" / "bin" / "visio"
+PEERS = HERE / ".venv-peers"
+PEER_PYTHON = PEERS / "bin" / "python"
+CHECKOV = PEERS / "bin" / "checkov"
+FLOOR = """
+import sys, time, yaml
+from pathlib import Path
+start = time.perf_counter()
+count = 0
+for path in sorted(Path(sys.argv[1]).rglob("*.yaml")):
+    count += sum(1 for _ in yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader))
+print(time.perf_counter() - start, count)
+"""
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mib: float
+    returncode: int
+    stdout: Path
+
+
+@dataclass
+class Row:
+    size: int
+    objects: int
+    files: int
+    mib: float
+    floor: float
+    audit: Run
+    planted: int
+    checkov: float | None = None
+    checkov_extrapolated: bool = False
+    checkov_peak_mib: float | None = None
+    regopy: float | None = None
+    regopy_violations: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def timed(argv: Sequence[str | Path], stdout: Path, env: dict[str, str] | None = None) -> Run:
+    """Wall time and the child's own peak RSS (not the largest of all children so far)."""
+    with stdout.open("wb") as out:
+        start = time.perf_counter()
+        child = subprocess.Popen([str(a) for a in argv], stdout=out, stderr=subprocess.PIPE, env=env)
+        assert child.stderr is not None
+        errors = child.stderr.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if errors and child.returncode not in (0, 1):
+        sys.stderr.write(errors.decode(errors="replace")[-2000:])
+    return Run(seconds, usage.ru_maxrss / 1024, child.returncode, stdout)
+
+
+def ensure_peers() -> None:
+    if CHECKOV.exists() and PEER_PYTHON.exists():
+        return
+    print(f"creating {PEERS} (checkov, regopy; pinned in bench/requirements-peers.txt)", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
+    subprocess.run([str(PEERS / "bin" / "pip"), "install", "-q", "-r", str(HERE / "requirements-peers.txt")],
+                   check=True)
+
+
+def estate(work: Path, size: int, seed: int) -> tuple[Path, int]:
+    root = work / f"estate-{size}"
+    stamp = root / "estate.json"
+    wanted = {"size": size, "seed": seed, "generator": (HERE / "estate.py").stat().st_mtime_ns}
+    if not stamp.exists() or json.loads(stamp.read_text()) != wanted:
+        started = time.perf_counter()
+        planted = generate(root, size, seed)
+        stamp.write_text(json.dumps(wanted))
+        print(f"  generated {size} objects in {time.perf_counter() - started:.1f} s", flush=True)
+    else:
+        planted = json.loads((root / "planted.json").read_text())
+    return root, len(planted)
+
+
+def floor(manifests: Path, runs: int) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        out = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", FLOOR, str(manifests)],
+                             capture_output=True, text=True, check=True)
+        best = min(best, float(out.stdout.split()[0]))
+    return best
+
+
+def check_audit(root: Path, run: Run) -> None:
+    """The audit must report exactly the planted defects (exit 1), or nothing at all (exit 0)."""
+    if run.returncode not in (0, 1):
+        raise SystemExit(f"visio audit exited {run.returncode} on {root}")
+    report = json.loads(run.stdout.read_text())
+    found = sorted((f["rule"], f["resource"]["kind"], f["resource"]["namespace"], f["resource"]["name"], f["path"])
+                   for f in report["findings"])
+    planted = sorted((d["rule"], d["kind"], d["namespace"], d["name"], d["path"])
+                     for d in json.loads((root / "planted.json").read_text()))
+    if found != planted or run.returncode != (1 if planted else 0):
+        raise SystemExit(f"visio audit on {root}: findings differ from the planted defects")
+
+
+def audit(root: Path, runs: int) -> Run:
+    best: Run | None = None
+    for _ in range(runs):
+        run = timed([VISIO, "audit", root / "manifests", "--policy-config", root / "policy.yaml", "--format", "json"],
+                    root / "audit.json", env={**os.environ, "NO_COLOR": "1"})
+        check_audit(root, run)
+        if best is None or run.seconds < best.seconds:
+            best = run
+    assert best is not None
+    return best
+
+
+def checkov(root: Path) -> Run:
+    return timed([CHECKOV, "-d", root / "manifests", "--framework", "kubernetes", "--quiet", "--compact",
+                  "-o", "json"], root / "checkov.json")
+
+
+def regopy(root: Path) -> tuple[float, int, int]:
+    out = subprocess.run([str(PEER_PYTHON), str(HERE / "rego_pass.py"), str(root / "manifests"), f"{REGISTRY}/"],
+                         capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    return float(result["seconds"]), int(result["objects"]), int(result["violations"])
+
+
+def measure(work: Path, size: int, args: argparse.Namespace, checkov_cost: list[float]) -> Row:
+    print(f"size {size}", flush=True)
+    root, planted = estate(work, size, args.seed)
+    files = sorted((root / "manifests").glob("*.yaml"))
+    mib = sum(f.stat().st_size for f in files) / 2**20
+    base = floor(root / "manifests", args.floor_runs)
+    print(f"  floor {base:.2f} s", flush=True)
+    run = audit(root, args.audit_runs)
+    print(f"  audit {run.seconds:.2f} s, {run.peak_mib:.0f} MiB", flush=True)
+    row = Row(size, size, len(files), mib, base, run, planted)
+    if args.skip_peers:
+        return row
+    if size <= args.peer_max:
+        ck = checkov(root)
+        row.checkov, row.checkov_peak_mib = ck.seconds, ck.peak_mib
+        checkov_cost.append(ck.seconds / size)
+        print(f"  checkov {ck.seconds:.2f} s (exit {ck.returncode}), {ck.peak_mib:.0f} MiB", flush=True)
+    elif checkov_cost:
+        row.checkov, row.checkov_extrapolated = checkov_cost[-1] * size, True
+        print(f"  checkov not run above {args.peer_max} objects: {row.checkov:.0f} s extrapolated", flush=True)
+    seconds, objects, violations = regopy(root)
+    if objects != size:
+        raise SystemExit(f"regopy saw {objects} objects, expected {size}")
+    foreign = sum(1 for d in json.loads((root / "planted.json").read_text()) if d["planted"] == "foreign-registry")
+    if violations != foreign:
+        raise SystemExit(f"regopy found {violations} foreign images, {foreign} were planted")
+    row.regopy, row.regopy_violations = seconds, violations
+    print(f"  regopy {seconds:.2f} s ({violations} foreign images)", flush=True)
+    return row
+
+
+def plan_stacks(work: Path) -> list[dict[str, Any]]:
+    rows = []
+    for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
+        name = path.name[len("Pulumi."):-len(".yaml")]
+        run = timed([VISIO, "plan", name, "--format", "json"], work / f"plan-{name}.json",
+                    env={**os.environ, "NO_COLOR": "1"})
+        try:
+            resources = len(json.loads(run.stdout.read_text())["stacks"][0]["resources"])
+        except (ValueError, KeyError, IndexError):
+            resources = 0
+        rows.append({"stack": name, "seconds": run.seconds, "resources": resources, "exit": run.returncode,
+                     "peak_mib": run.peak_mib})
+    return rows
+
+
+def startup(work: Path, seed: int) -> float:
+    """The fixed cost of one `visio audit` (interpreter, imports, rule tables) on a 10-object estate."""
+    root, _ = estate(work, 10, seed)
+    return min(audit(root, 1).seconds for _ in range(3))
+
+
+def machine() -> dict[str, str]:
+    cpu = ""
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        cpu = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")), "")
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal"))
+        mem = f"{kib / 2**20:.1f} GiB"
+    except (OSError, StopIteration):
+        pass
+    return {"cpus": str(os.cpu_count()), "cpu": cpu, "memory": mem, "python": platform.python_version(),
+            "kernel": platform.release()}
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.1f}" if a is not None and b else "-"
+
+
+def report(rows: list[Row], start: float, plans: list[dict[str, Any]]) -> None:
+    print()
+    print(f"visio audit start-up (10 objects): {start:.2f} s")
+    head = (f"{'objects':>8} {'MiB':>6} | {'floor s':>8} {'audit s':>8} {'checkov s':>10} {'regopy s':>9} | "
+            f"{'floor':>6} {'audit':>6} {'net':>6} {'checkov':>8} {'regopy':>7} µs/obj | "
+            f"{'ck/aud':>6} {'rg/aud':>6} {'aud/fl':>6} | {'peak MiB':>8}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        per = lambda s: f"{s / r.objects * 1e6:.0f}" if s is not None else "-"  # noqa: E731
+        ck = f"{r.checkov:.1f}{'*' if r.checkov_extrapolated else ''}" if r.checkov is not None else "-"
+        net = per(max(r.audit.seconds - start, 0.0))
+        rg = f"{r.regopy:.1f}" if r.regopy is not None else "-"
+        print(f"{r.objects:>8} {r.mib:>6.1f} | {r.floor:>8.2f} {r.audit.seconds:>8.2f} {ck:>10} {rg:>9} | "
+              f"{per(r.floor):>6} {per(r.audit.seconds):>6} {net:>6} {per(r.checkov):>8} {per(r.regopy):>7}        | "
+              f"{ratio(r.checkov, r.audit.seconds):>6} {ratio(r.regopy, r.audit.seconds):>6} "
+              f"{ratio(r.audit.seconds, r.floor):>6} | {r.audit.peak_mib:>8.0f}")
+    if any(r.checkov_extrapolated for r in rows):
+        print("* Checkov not run at this size: extrapolated from its per-object cost at the largest size it ran")
+    print("net: audit minus the start-up cost, per object")
+    if plans:
+        print()
+        print(f"{'stack':<20} {'resources':>9} {'seconds':>8} {'ms/resource':>12} {'exit':>5} {'peak MiB':>9}")
+        for p in plans:
+            per_resource = f"{p['seconds'] / p['resources'] * 1000:.1f}" if p["resources"] else "-"
+            print(f"{p['stack']:<20} {p['resources']:>9} {p['seconds']:>8.2f} {per_resource:>12} {p['exit']:>5} "
+                  f"{p['peak_mib']:>9.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="visio performance benchmark")
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--skip-peers", action="store_true", help="Only the floor and visio audit.")
+    parser.add_argument("--skip-plan", action="store_true")
+    parser.add_argument("--peer-max", type=int, default=10000, help="Largest estate Checkov is run on.")
+    parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "visio-bench")
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--floor-runs", type=int, default=2)
+    parser.add_argument("--audit-runs", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="Also write the figures here.")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    args.work.mkdir(parents=True, exist_ok=True)
+    if not args.skip_peers:
+        ensure_peers()
+    print(json.dumps(machine()))
+    start = startup(args.work, args.seed)
+    checkov_cost: list[float] = []
+    rows = [measure(args.work, size, args, checkov_cost) for size in sorted(sizes)]
+    plans = [] if args.skip_plan else plan_stacks(args.work)
+    report(rows, start, plans)
+    if args.json:
+        args.json.write_text(json.dumps({
+            "machine": machine(), "startup": start, "plans": plans,
+            "rows": [{**{k: v for k, v in r.__dict__.items() if k != "audit"},
+                      "audit": r.audit.seconds, "audit_peak_mib": r.audit.peak_mib} for r in rows],
+        }, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
