@@ -52,7 +52,7 @@ case "$job" in
     exec .venv/bin/visio plan --all --out out/plan
     ;;
   test)
-    apt_install coturn dnsmasq-base redis-server redis-tools openssl
+    apt_install coturn dnsmasq-base redis-server redis-tools openssl iproute2
     export VISIO_REQUIRE_SERVERS=1
     exec .venv/bin/python -m pytest -q -p no:cacheprovider
     ;;

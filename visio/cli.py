@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 # Each module defines `register(app)`; the order is the order of `visio --help`.
-COMMANDS = ("stacks", "validate", "plan", "audit", "scan", "drift", "summarize")
+COMMANDS = ("stacks", "validate", "plan", "audit", "scan", "drift", "summarize", "verify")
 
 
 def _load_commands() -> None:

@@ -1,0 +1,123 @@
+"""`visio verify --local` against real coturn and Redis started on loopback from the rendered charts.
+
+The weakened run strips every `denied-peer-ip` line before coturn starts: the deny-list check and the
+real TURN client must both report it, naming the relays coturn no longer refuses. Peers are never
+public, the relay is bound to 127.0.0.1 and the client sends no data (-n 0), so nothing leaves the host.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from pathlib import Path
+
+import junitparser
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import run_visio
+from visio.cli import app
+from visio.config import load_stack, stack_names
+from visio.verify import localrun
+from visio.verify.result import CheckResult
+
+pytestmark = pytest.mark.usefixtures("servers")
+
+EXPECTED = {
+    "coturn-user", "coturn-listening", "coturn-denied-peers", "coturn-hardening", "coturn-relay-range",
+    "coturn-endpoints", "coturn-tls", "coturn-certificate", "turn-rest-allocation", "turn-refuses-127.0.0.1",
+    "turn-refuses-10.0.0.1", "turn-refuses-169.254.169.254", "redis-user", "redis-listening",
+    "redis-auth-required", "redis-conf-private",
+}
+
+
+def _strip_denied(conf: str) -> str:
+    weakened = re.sub(r"(?m)^denied-peer-ip=.*\n", "", conf)
+    assert weakened != conf
+    return weakened
+
+
+def _cases(path: Path) -> dict[str, junitparser.TestCase]:
+    xml = junitparser.JUnitXml.fromfile(str(path))
+    return {case.name.split(" [")[0]: case for suite in xml for case in suite}
+
+
+def test_cli_local_passes_on_real_servers(tmp_path: Path) -> None:
+    report = tmp_path / "verify.xml"
+    result = run_visio("verify", "--local", "--format", "junit", "--output", str(report), timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    cases = _cases(report)
+    assert set(cases) == EXPECTED
+    assert all(case.is_passed for case in cases.values())
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_every_stack_verifies_locally(stack: str) -> None:
+    results = localrun.verify_local(load_stack(stack))
+    failed = [f"{r.check}: {r.message} {dict(r.evidence)}" for r in results if not r.passed]
+    assert not failed
+    by_id = {r.check: r for r in results}
+    # Observed, not assumed: the servers really dropped root, TLS really negotiated a modern version.
+    assert by_id["coturn-user"].evidence["uid"].split()[1] != "0"
+    assert by_id["redis-user"].evidence["uid"].split()[1] != "0"
+    assert by_id["coturn-tls"].evidence["negotiated"] in ("TLSv1.2", "TLSv1.3")
+    assert "denied in the range: 169.254.0.0-169.254.255.255" in by_id["turn-refuses-169.254.169.254"].evidence[
+        "server log"]
+
+
+def _check(results: list[CheckResult], check: str) -> CheckResult:
+    (found,) = [r for r in results if r.check == check]
+    return found
+
+
+def test_removing_denied_peer_ip_fails_with_the_relays_not_refused(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[CheckResult]] = []
+    original = localrun.verify_local
+
+    def weakened(stack):  # type: ignore[no-untyped-def]
+        seen.append(original(stack, transform=_strip_denied))
+        return seen[-1]
+
+    monkeypatch.setattr(localrun, "verify_local", weakened)
+    report = tmp_path / "verify.xml"
+    result = CliRunner().invoke(app, ["verify", "--local", "--format", "junit", "--output", str(report)])
+    assert result.exit_code == 1, result.output
+    (results,) = seen
+
+    denied = _check(results, "coturn-denied-peers")
+    assert not denied.passed
+    for network in ("169.254.0.0/16", "10.0.0.0/8", "127.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                    "100.64.0.0/10"):
+        assert network in denied.evidence["not denied"]
+    for peer in ("10.0.0.1", "169.254.169.254"):
+        relay = _check(results, f"turn-refuses-{peer}")
+        assert not relay.passed
+        assert f"did NOT refuse a relay to {peer}" in relay.message
+    # coturn refuses loopback peers on its own (no allow-loopback-peers), deny list or not.
+    assert _check(results, "turn-refuses-127.0.0.1").passed
+    # Everything else still holds: the failure is pinned on the deny list.
+    assert {r.check for r in results if not r.passed} == {
+        "coturn-denied-peers", "turn-refuses-10.0.0.1", "turn-refuses-169.254.169.254"}
+
+    cases = _cases(report)
+    failing = {name: case for name, case in cases.items() if not case.is_passed}
+    assert set(failing) == {"coturn-denied-peers", "turn-refuses-10.0.0.1", "turn-refuses-169.254.169.254"}
+    (failure,) = failing["turn-refuses-169.254.169.254"].result
+    assert "did NOT refuse a relay to 169.254.169.254" in failure.message
+
+
+def test_weakened_json_and_sarif_reports_carry_the_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    monkeypatch.setattr(localrun, "verify_local", partial(localrun.verify_local, transform=_strip_denied))
+    for fmt in ("json", "sarif"):
+        out = tmp_path / f"verify.{fmt}"
+        result = CliRunner().invoke(app, ["verify", "--local", "--format", fmt, "--output", str(out)])
+        assert result.exit_code == 1, result.output
+        doc = json.loads(out.read_text())
+        if fmt == "json":
+            failed = {c["check"] for c in doc["checks"] if not c["passed"]}
+        else:
+            failed = {r["ruleId"] for r in doc["runs"][0]["results"]}
+        assert "turn-refuses-10.0.0.1" in failed and "coturn-denied-peers" in failed
