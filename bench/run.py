@@ -7,11 +7,12 @@ For each size, in the same run and on the same files (written by `bench/estate.p
   child process, best of `--floor-runs`;
 - audit: `visio audit DIR --policy-config F --format json`, wall time and the child's own peak RSS
   (`os.wait4`); its findings must be exactly the planted defects, or the run stops;
-- Checkov (`checkov -d DIR --framework kubernetes --quiet --compact -o json`) from `bench/.venv-peers`;
+- Checkov (`checkov -d DIR --framework kubernetes --quiet --compact --skip-download -o json`, offline)
+  from `bench/.venv-peers`;
   above `--peer-max` objects it is not run: its time is extrapolated from the per-object cost at the
   largest size it ran, and marked so;
-- regopy: a Gatekeeper-style allowed-repos policy compiled once, queried per object (parse included);
-  its violations must equal the planted foreign-registry defects.
+- regopy: a Gatekeeper-style allowed-repos policy compiled once, queried per object, wall time of the
+  whole process (parse included); its violations must equal the planted foreign-registry defects.
 The peers' virtualenv is created on first use from `bench/requirements-peers.txt`.
 Nothing here is a test: the figures are printed (and, with --json, written) for docs/performance.md.
 """
@@ -148,16 +149,22 @@ def audit(root: Path, runs: int) -> Run:
     return best
 
 
+# Offline: no guideline download from the vendor's platform, no update check against PyPI.
+CHECKOV_ENV = {"BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"}
+
+
 def checkov(root: Path) -> Run:
     return timed([CHECKOV, "-d", root / "manifests", "--framework", "kubernetes", "--quiet", "--compact",
-                  "-o", "json"], root / "checkov.json")
+                  "--skip-download", "-o", "json"], root / "checkov.json", env={**os.environ, **CHECKOV_ENV})
 
 
 def regopy(root: Path) -> tuple[float, int, int]:
-    out = subprocess.run([str(PEER_PYTHON), str(HERE / "rego_pass.py"), str(root / "manifests"), f"{REGISTRY}/"],
-                         capture_output=True, text=True, check=True)
-    result = json.loads(out.stdout)
-    return float(result["seconds"]), int(result["objects"]), int(result["violations"])
+    """Wall time of the whole process (interpreter and imports included, as for the audit)."""
+    run = timed([PEER_PYTHON, HERE / "rego_pass.py", root / "manifests", f"{REGISTRY}/"], root / "regopy.json")
+    if run.returncode != 0:
+        raise SystemExit(f"regopy pass failed on {root}")
+    result = json.loads(run.stdout.read_text())
+    return run.seconds, int(result["objects"]), int(result["violations"])
 
 
 def measure(work: Path, size: int, args: argparse.Namespace, checkov_cost: list[float]) -> Row:
@@ -206,10 +213,28 @@ def plan_stacks(work: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def startup(work: Path, seed: int) -> float:
-    """The fixed cost of one `visio audit` (interpreter, imports, rule tables) on a 10-object estate."""
+@dataclass
+class Startup:
+    """Fixed costs (interpreter, imports, policy loading) measured on a 10-object estate."""
+
+    audit: float
+    checkov: float | None = None
+    regopy: float | None = None
+
+
+def startup(work: Path, seed: int, peers: bool) -> Startup:
     root, _ = estate(work, 10, seed)
-    return min(audit(root, 1).seconds for _ in range(3))
+    fixed = Startup(min(audit(root, 1).seconds for _ in range(3)))
+    if peers:
+        fixed.checkov = checkov(root).seconds
+        fixed.regopy = regopy(root)[0]
+    return fixed
+
+
+def net_ratio(peer: float | None, peer_fixed: float | None, ours: float, ours_fixed: float) -> str:
+    if peer is None or peer_fixed is None or ours <= ours_fixed:
+        return "-"
+    return f"{(peer - peer_fixed) / (ours - ours_fixed):.1f}"
 
 
 def machine() -> dict[str, str]:
@@ -234,26 +259,33 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.1f}" if a is not None and b else "-"
 
 
-def report(rows: list[Row], start: float, plans: list[dict[str, Any]]) -> None:
+def report(rows: list[Row], fixed: Startup, plans: list[dict[str, Any]]) -> None:
+    start = fixed.audit
     print()
-    print(f"visio audit start-up (10 objects): {start:.2f} s")
+    peers = f", checkov {fixed.checkov:.2f} s, regopy {fixed.regopy:.2f} s" if fixed.checkov is not None else ""
+    print(f"start-up (10 objects): visio audit {start:.2f} s{peers}")
     head = (f"{'objects':>8} {'MiB':>6} | {'floor s':>8} {'audit s':>8} {'checkov s':>10} {'regopy s':>9} | "
             f"{'floor':>6} {'audit':>6} {'net':>6} {'checkov':>8} {'regopy':>7} µs/obj | "
-            f"{'ck/aud':>6} {'rg/aud':>6} {'aud/fl':>6} | {'peak MiB':>8}")
+            f"{'ck/aud':>6} {'rg/aud':>6} {'aud/fl':>6} | {'net ck':>6} {'net rg':>6} | {'peak MiB':>8}")
     print(head)
     print("-" * len(head))
     for r in rows:
-        per = lambda s: f"{s / r.objects * 1e6:.0f}" if s is not None else "-"  # noqa: E731
+
+        def per(seconds: float | None, objects: int = r.objects) -> str:
+            return f"{seconds / objects * 1e6:.0f}" if seconds is not None else "-"
+
         ck = f"{r.checkov:.1f}{'*' if r.checkov_extrapolated else ''}" if r.checkov is not None else "-"
         net = per(max(r.audit.seconds - start, 0.0))
         rg = f"{r.regopy:.1f}" if r.regopy is not None else "-"
         print(f"{r.objects:>8} {r.mib:>6.1f} | {r.floor:>8.2f} {r.audit.seconds:>8.2f} {ck:>10} {rg:>9} | "
               f"{per(r.floor):>6} {per(r.audit.seconds):>6} {net:>6} {per(r.checkov):>8} {per(r.regopy):>7}        | "
               f"{ratio(r.checkov, r.audit.seconds):>6} {ratio(r.regopy, r.audit.seconds):>6} "
-              f"{ratio(r.audit.seconds, r.floor):>6} | {r.audit.peak_mib:>8.0f}")
+              f"{ratio(r.audit.seconds, r.floor):>6} | "
+              f"{net_ratio(r.checkov, fixed.checkov, r.audit.seconds, start):>6} "
+              f"{net_ratio(r.regopy, fixed.regopy, r.audit.seconds, start):>6} | {r.audit.peak_mib:>8.0f}")
     if any(r.checkov_extrapolated for r in rows):
         print("* Checkov not run at this size: extrapolated from its per-object cost at the largest size it ran")
-    print("net: audit minus the start-up cost, per object")
+    print("net: audit minus its start-up cost, per object; net ck, net rg: the ratios with every start-up removed")
     if plans:
         print()
         print(f"{'stack':<20} {'resources':>9} {'seconds':>8} {'ms/resource':>12} {'exit':>5} {'peak MiB':>9}")
@@ -280,14 +312,14 @@ def main() -> None:
     if not args.skip_peers:
         ensure_peers()
     print(json.dumps(machine()))
-    start = startup(args.work, args.seed)
+    fixed = startup(args.work, args.seed, not args.skip_peers)
     checkov_cost: list[float] = []
     rows = [measure(args.work, size, args, checkov_cost) for size in sorted(sizes)]
     plans = [] if args.skip_plan else plan_stacks(args.work)
-    report(rows, start, plans)
+    report(rows, fixed, plans)
     if args.json:
         args.json.write_text(json.dumps({
-            "machine": machine(), "startup": start, "plans": plans,
+            "machine": machine(), "startup": fixed.__dict__, "plans": plans,
             "rows": [{**{k: v for k, v in r.__dict__.items() if k != "audit"},
                       "audit": r.audit.seconds, "audit_peak_mib": r.audit.peak_mib} for r in rows],
         }, indent=1, default=str))

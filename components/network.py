@@ -9,10 +9,20 @@ Two kinds of peers cannot be selected by label:
   traffic carries the node's address), so the media namespace keeps only its default deny and DNS,
   and flows to or from them are allowed to and from node addresses: the private ranges below, on the
   flow's port only. The provider firewall (security groups) is what guards those nodes.
+  LiveKit posts its webhooks to the backend by the public web name (`https://<domains.web>/api/...`):
+  the backend's production settings redirect plain HTTP and refuse any Host but that name. The request
+  leaves the media node, comes back in through the load balancer and the ingress controller, and
+  reaches the backend on the ingress controller's flow; no node-to-backend flow is opened for it.
+  The backend likewise calls the LiveKit server API by its public name (`https://<domains.media>`),
+  through the ingress controller, never on the node addresses.
 - ProConnect is on the internet and its addresses are not published as a stable list, so an ipBlock
   for the issuer cannot be written offline. Keycloak alone may open HTTPS (443) to public addresses
   (every range except private, loopback, link-local and metadata ones), and only when the stack is
   brokered to ProConnect. A stack that needs tighter control points Keycloak at an egress proxy.
+
+The ingress controller is every pod of the namespace `cluster.ingressNamespace` of the stack.
+Keycloak replicas form one cache cluster (JGroups over TCP): they open to each other the data port
+and the failure-detection port, and to nothing else of one another.
 """
 
 from __future__ import annotations
@@ -22,12 +32,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.values import captioning as captioning_values
+from components.values import identity as identity_values
 from visio.config import StackConfig
 
 # Namespaces of the platform (one per service).
 SIGNALLING, MEDIA, CAPTIONING, IDENTITY = "visio-signalling", "visio-media", "visio-captioning", "visio-identity"
-# Where the cluster's ingress controller runs (the nginx ingress class of every target offer).
-INGRESS_CONTROLLER_NAMESPACE = "ingress-nginx"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 
@@ -74,8 +83,11 @@ def _nodes() -> list[Addresses]:
     return [Addresses(cidr) for cidr in NODE_RANGES]
 
 
-INGRESS_CONTROLLER = Pods(INGRESS_CONTROLLER_NAMESPACE)
 INTERNET = Addresses("0.0.0.0/0", NOT_PUBLIC)
+
+
+def ingress_controller(stack: StackConfig) -> Pods:
+    return Pods(stack.cluster.ingressNamespace)
 
 
 def flows(stack: StackConfig) -> list[Flow]:
@@ -84,25 +96,26 @@ def flows(stack: StackConfig) -> list[Flow]:
     migrate = Pods(SIGNALLING, "migrate")
     redis, postgres = Pods(SIGNALLING, "redis"), Pods(SIGNALLING, "postgres")
     keycloak, idp_db = Pods(IDENTITY, "keycloak"), Pods(IDENTITY, "postgres")
+    ingress = ingress_controller(stack)
     out = [
-        Flow(INGRESS_CONTROLLER, Pods(SIGNALLING, "frontend"), _tcp(8080), "public web application"),
-        Flow(INGRESS_CONTROLLER, backend, _tcp(8000), "public room and token API"),
-        Flow(INGRESS_CONTROLLER, keycloak, _tcp(8080), "public login pages and OIDC endpoints"),
+        Flow(ingress, Pods(SIGNALLING, "frontend"), _tcp(8080), "public web application"),
+        # Browsers, and LiveKit's webhooks (host network, by the public web name: see above).
+        Flow(ingress, backend, _tcp(8000), "public room and token API, LiveKit webhooks"),
+        Flow(ingress, keycloak, _tcp(8080), "public login pages and OIDC endpoints"),
         Flow(keycloak, idp_db, _tcp(5432), "realm database"),
+        Flow(keycloak, keycloak, _tcp(*identity_values.cache_ports()), "Keycloak cache cluster (JGroups)"),
     ]
     for django in (backend, worker):
         out += [
             Flow(django, postgres, _tcp(5432), "application database"),
             Flow(django, redis, _tcp(6379), "cache and Celery broker"),
             Flow(django, keycloak, _tcp(8080), "OIDC token, user-info and keys endpoints"),
-            # The backend reaches LiveKit and Keycloak by their public names too (hairpin through
-            # the ingress controller).
-            Flow(django, INGRESS_CONTROLLER, _tcp(443, 80), "public names of LiveKit and Keycloak"),
+            # The backend reaches LiveKit (server API) and Keycloak by their public names (hairpin
+            # through the ingress controller).
+            Flow(django, ingress, _tcp(443, 80), "public names of LiveKit and Keycloak"),
         ]
-        out += [Flow(django, nodes, _tcp(7880), "LiveKit server API (host network)") for nodes in _nodes()]
     out.append(Flow(migrate, postgres, _tcp(5432), "schema migrations"))
     out += [Flow(nodes, redis, _tcp(6379), "LiveKit routing bus (host network)") for nodes in _nodes()]
-    out += [Flow(nodes, backend, _tcp(8000), "LiveKit webhooks (host network)") for nodes in _nodes()]
     if stack.identity.provider == "proconnect":
         out.append(Flow(keycloak, INTERNET, _tcp(443), "ProConnect identity federation"))
     if stack.captioning.enabled:

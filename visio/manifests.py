@@ -9,6 +9,7 @@ one line naming the file, the document and the key path.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,7 +21,7 @@ from policies.engine.adapters import from_kubernetes
 from policies.engine.model import Resource
 from visio import schema
 from visio.config.loader import display, format_path
-from visio.config.yamlsafe import load_all, load_one, read_text
+from visio.config.yamlsafe import Leaves, load_all, load_one, read_text
 from visio.errors import InputError
 
 KUBERNETES_VERSION = "1.31"
@@ -94,7 +95,7 @@ def objects_of(doc: Any, where: str) -> Iterator[tuple[dict[str, Any], tuple[str
     yield doc, ()
 
 
-def _documents(path: Path, source: str) -> list[Any]:
+def _documents(path: Path, source: str, shared: Leaves | None = None) -> list[Any]:
     text = read_text(path, max_bytes=MAX_FILE_BYTES)
     try:
         if path.suffix == ".json":
@@ -102,16 +103,16 @@ def _documents(path: Path, source: str) -> list[Any]:
                 return [json.loads(text)]
             except json.JSONDecodeError as exc:
                 raise InputError(f"{source}: invalid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-        return [doc for doc in load_all(text, source) if doc is not None]
+        return [doc for doc in load_all(text, source, shared) if doc is not None]
     except RecursionError:
         raise InputError(f"{source}: nesting too deep to be a Kubernetes manifest") from None
     except MemoryError:
         raise InputError(f"{source}: too large to parse") from None
 
 
-def from_file(path: Path) -> list[Found]:
+def from_file(path: Path, shared: Leaves | None = None) -> list[Found]:
     source = display(path)
-    docs = _documents(path, source)
+    docs = _documents(path, source, shared)
     found: list[Found] = []
     for index, doc in enumerate(docs, start=1):
         where = f"{source}: document {index}" if len(docs) > 1 else source
@@ -184,7 +185,22 @@ def _walk(directory: Path) -> Iterator[Path]:
 
 def collect(paths: Sequence[Path], values_files: Sequence[Path] = ()) -> list[Resource]:
     """Every object under the given paths, as engine resources; InputError on unusable input."""
+    # Parsing builds millions of acyclic objects that all stay alive; the cycle collector would
+    # rescan them again and again as the heap grows, for nothing to free.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _collect(paths, values_files)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _collect(paths: Sequence[Path], values_files: Sequence[Path]) -> list[Resource]:
     values = load_values(values_files)
+    # The engine only reads what it is given, so equal leaf mappings across files can be one object:
+    # a large estate repeats its labels, env entries and resource requests thousands of times.
+    shared: Leaves = {}
     found: list[Found] = []
     problems: list[str] = []
     for path in paths:
@@ -194,7 +210,7 @@ def collect(paths: Sequence[Path], values_files: Sequence[Path] = ()) -> list[Re
         targets = list(_walk(path)) if path.is_dir() else [path]
         for target in targets:
             try:
-                found.extend(from_chart(target, values) if target.is_dir() else from_file(target))
+                found.extend(from_chart(target, values) if target.is_dir() else from_file(target, shared))
             except InputError as exc:
                 problems.extend(exc.problems)
     if problems:

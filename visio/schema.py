@@ -12,13 +12,14 @@ import json
 import re
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import kubernetes_validate
-from referencing import Registry, Resource
 
 from visio.schemacheck import Check, compile_schema
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 _GROUP = re.compile(r"^([^./]*)(?:\.[^/]*)?/")
 
@@ -58,7 +59,11 @@ def _schema(version: str, api_version: str, kind: str) -> tuple[Any, Any]:
 
 
 @functools.cache
-def _validator(version: str, api_version: str, kind: str) -> jsonschema.protocols.Validator:
+def _validator(version: str, api_version: str, kind: str) -> Validator:
+    # Loaded only when an object is refused (or its schema is not compiled): jsonschema words the errors.
+    import jsonschema
+    from referencing import Registry, Resource
+
     schema, definitions = _schema(version, api_version, kind)
     registry: Registry[Any] = Resource.from_contents(schema) @ Registry()
     registry = Resource.from_contents(definitions) @ registry
@@ -84,9 +89,9 @@ def valid(obj: Mapping[str, Any], version: str) -> bool | None:
 
 def errors(obj: Mapping[str, Any], version: str) -> list[tuple[tuple[str | int, ...], str]]:
     """Schema violations of one object as (field path, message), in field order; empty when valid."""
-    validator = _validator(version, str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
-    if valid(obj, version):
+    if valid(obj, version):  # raises UnknownKind when there is no schema
         return []
+    validator = _validator(version, str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
     found = [(tuple(e.path), e.message[:300]) for e in validator.iter_errors(obj)]
     return sorted(found, key=lambda item: list(map(str, item[0])))
 

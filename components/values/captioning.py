@@ -15,9 +15,6 @@ CHART = "captioning"
 NAMESPACE = "visio-captioning"
 LIVEKIT_URL = "ws://media-livekit.visio-media.svc.cluster.local:7880"
 
-# Tag of the model-weight images mirrored next to the service images (`<registry>/models/<model>`).
-MODEL_IMAGE_TAG = "v1"
-
 # Languages each supported Kyutai model transcribes; the chart's moshi-server configuration is
 # the one of kyutai/stt-1b-en_fr.
 KYUTAI_MODELS = {"kyutai/stt-1b-en_fr": {"en", "fr"}}
@@ -29,16 +26,19 @@ SECRETS: SecretSet = {
 }
 
 
-
 def secrets(stack: StackConfig) -> SecretSet:
     return {name: dict(keys) for name, keys in SECRETS.items()}
+
 
 def _image(stack: StackConfig, name: str) -> str:
     return image_ref(stack.registry.host, name, stack.registry.digests.get(name))
 
 
 def model_image(stack: StackConfig) -> str:
-    return f"{stack.registry.host}/models/{stack.captioning.model.lower()}:{MODEL_IMAGE_TAG}"
+    """The model weights, mirrored as an image next to the service images, pinned when a digest is set."""
+    cap = stack.captioning
+    ref = f"{stack.registry.host}/models/{cap.model.lower()}:{cap.modelVersion}"
+    return f"{ref}@{cap.modelDigest}" if cap.modelDigest else ref
 
 
 def values(stack: StackConfig) -> dict[str, Any]:

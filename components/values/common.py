@@ -26,3 +26,12 @@ def replica_floor(stack: StackConfig) -> int:
     if stack.environment == "dev":
         return 1
     return max(2, len(stack.cluster.zones))
+
+
+def tls_ingress(stack: StackConfig) -> dict[str, str]:
+    """The TLS part of a chart's `ingress` values: the ClusterIssuer, or "" for a provisioned Secret.
+
+    With `tls.issuer` set, cert-manager issues each Ingress's certificate into the Secret the chart
+    names; without it, the ministry provisions those Secrets before the first deployment.
+    """
+    return {"clusterIssuer": stack.tls.issuer or ""}

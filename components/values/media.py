@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.sizing import size
+from components.values.common import tls_ingress
 from components.values.secrets import SecretSet, SecretSpec
 from visio.config.model import StackConfig
 from visio.images import image_ref
@@ -14,7 +15,7 @@ NAMESPACE = "visio-media"
 NODE_POOL_LABEL = "visio.numerique.gouv.fr/node-pool"
 
 REDIS_ADDRESS = "signalling-redis.visio-signalling.svc.cluster.local:6379"
-WEBHOOK_URL = "http://signalling-backend.visio-signalling.svc.cluster.local:8000/api/v1.0/rooms/webhooks-livekit/"
+WEBHOOK_PATH = "/api/v1.0/rooms/webhooks-livekit/"
 
 # Secret name -> key -> how the component fills it. `livekit-api` and `redis-auth` hold the same
 # values in every namespace that declares them (signalling, media, captioning).
@@ -27,6 +28,7 @@ SECRETS: SecretSet = {
 
 def secrets(stack: StackConfig) -> SecretSet:
     return {name: dict(keys) for name, keys in SECRETS.items()}
+
 
 # A production SFU node is a dedicated 16-core machine (the size LiveKit's benchmark measured).
 _SFU_RESOURCES = {
@@ -41,6 +43,24 @@ _TURN_RESOURCES = {
 
 def _image(stack: StackConfig, name: str) -> str:
     return image_ref(stack.registry.host, name, stack.registry.digests.get(name))
+
+
+def _cert_manager(stack: StackConfig) -> dict[str, Any]:
+    # coturn reads its certificate from a Secret, not through an Ingress: with an issuer, the chart's
+    # own Certificate object has cert-manager fill `turn-tls`.
+    if stack.tls.issuer is None:
+        return {"enabled": False}
+    return {"enabled": True, "issuerKind": "ClusterIssuer", "issuerName": stack.tls.issuer}
+
+
+def webhook_url(stack: StackConfig) -> str:
+    """The backend's LiveKit webhook, by the public web name.
+
+    The backend runs Django's production settings: plain HTTP is redirected to HTTPS and a Host
+    other than `domains.web` is refused, so an in-cluster `http://signalling-backend:8000` URL would
+    get a redirect or a 400. LiveKit (host network) reaches the name through the ingress controller.
+    """
+    return f"https://{stack.domains.web}{WEBHOOK_PATH}"
 
 
 def values(stack: StackConfig) -> dict[str, Any]:
@@ -67,7 +87,7 @@ def values(stack: StackConfig) -> dict[str, Any]:
             "turnCredentialTtlHours": 720,
             "apiSecretName": "livekit-api",
             "redis": {"address": REDIS_ADDRESS, "passwordSecretName": "redis-auth"},
-            "webhookUrls": [WEBHOOK_URL],
+            "webhookUrls": [webhook_url(stack)],
             "resources": _SFU_RESOURCES[big],
         },
         "turn": {
@@ -78,7 +98,7 @@ def values(stack: StackConfig) -> dict[str, Any]:
             "replicas": sizing.turn_replicas,
             "authSecretName": "turn-auth",
             "tlsSecretName": "turn-tls",
-            "certManager": {"enabled": False},
+            "certManager": _cert_manager(stack),
             "resources": _TURN_RESOURCES[big],
         },
         "ingress": {
@@ -86,5 +106,6 @@ def values(stack: StackConfig) -> dict[str, Any]:
             "className": stack.cluster.ingressClass,
             "host": stack.domains.media,
             "tlsSecretName": "media-livekit-tls",
+            **tls_ingress(stack),
         },
     }

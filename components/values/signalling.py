@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from components.values.common import image, replica_floor, topology
+from components.values.common import image, replica_floor, tls_ingress, topology
 from components.values.secrets import SecretSet, SecretSpec
 from visio.config import StackConfig
 
@@ -53,7 +53,11 @@ def values(stack: StackConfig) -> dict[str, Any]:
         # Browsers receive this URL with their access token: the public signalling endpoint.
         "livekit": {"url": f"https://{stack.domains.media}"},
         "topology": topology(stack),
-        "ingress": {"className": stack.cluster.ingressClass, "exposeAdmin": stack.environment == "dev"},
+        "ingress": {
+            "className": stack.cluster.ingressClass,
+            "exposeAdmin": stack.environment == "dev",
+            **tls_ingress(stack),
+        },
         "frontend": {
             "image": image(stack, "meet-frontend"),
             "replicas": _autoscaling(stack, PARTICIPANTS_PER_API_REPLICA * 2),

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bench.estate import generate
-from visio import schema
+from visio import schema, schemacheck
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = "1.31"
@@ -103,3 +103,9 @@ def test_errors_still_come_from_jsonschema() -> None:
     assert schema.valid(bad, VERSION) is False
     paths = [path for path, _ in schema.errors(bad, VERSION)]
     assert paths == [("spec",), ("spec", "ports", 0, "port")]
+
+
+def test_knows_every_keyword_jsonschema_asserts() -> None:
+    import jsonschema
+
+    assert set(jsonschema.Draft202012Validator.VALIDATORS) - {"format"} == schemacheck.ASSERTED

@@ -154,3 +154,25 @@ def test_unknown_kyutai_model_is_refused() -> None:
     cfg = _stack_with("interieur-prod", model="kyutai/stt-9b-xx")
     with pytest.raises(InputError, match=r"captioning\.model"):
         captioning.values(cfg)
+
+
+@pytest.mark.parametrize("name", ENABLED)
+def test_model_image_carries_the_stack_version_and_its_digest_in_production(name: str) -> None:
+    cfg = config(name)
+    cap = cfg.captioning
+    (init,) = deployment(name, "stt")["spec"]["template"]["spec"]["initContainers"]
+    ref, _, digest = init["image"].partition("@")
+    assert ref == f"{cfg.registry.host}/models/{cap.model.lower()}:{cap.modelVersion}"
+    assert digest == (cap.modelDigest or "")
+    if cfg.production:
+        assert digest.startswith("sha256:") and len(digest) == len("sha256:") + 64
+
+
+def test_model_version_and_digest_come_from_the_stack() -> None:
+    digest = "sha256:" + "ab" * 32
+    cfg = _stack_with("culture-staging", modelVersion="2025-06", modelDigest=digest)
+    image = captioning.values(cfg)["images"]["model"]
+    assert image == f"{cfg.registry.host}/models/systran/faster-whisper-large-v3:2025-06@{digest}"
+    objs = rendered("captioning", captioning.values(cfg), captioning.NAMESPACE)
+    stt = by_kind(objs, "Deployment")["captioning-stt"]["spec"]["template"]["spec"]
+    assert stt["initContainers"][0]["image"] == image

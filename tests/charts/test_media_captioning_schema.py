@@ -42,7 +42,10 @@ BAD: list[tuple[str, str, Callable[[Values], None]]] = [
     ("media", "bare docker hub image", _set("images.livekit", "livekit/livekit-server:v1.9.0")),
     ("media", "turn domain with userinfo", _set("turn.domain", "evil@turn.interieur.gouv.fr")),
     ("media", "upper-case hostname", _set("ingress.host", "LiveKit.interieur.gouv.fr")),
-    ("media", "webhook outside the cluster", _set("livekit.webhookUrls", ["https://hooks.example.com/lk"])),
+    ("media", "webhook over plain http", _set(
+        "livekit.webhookUrls", ["http://signalling-backend.visio-signalling.svc.cluster.local:8000/api/"])),
+    ("media", "webhook with credentials", _set("livekit.webhookUrls", ["https://u:p@visio.interieur.gouv.fr/api/"])),
+    ("media", "webhook to an IP address", _set("livekit.webhookUrls", ["https://10.0.0.12/api/v1.0/"])),
     ("media", "redis outside the cluster", _set("livekit.redis.address", "redis.example.com:6379")),
     ("media", "unknown key", _set("livekit.useExternalIp", True)),
     ("media", "zero replicas", _set("turn.replicas", 0)),

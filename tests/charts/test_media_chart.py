@@ -97,8 +97,9 @@ def test_livekit_ports_redis_and_webhook(name: str) -> None:
     assert (lk["rtc"]["port_range_start"], lk["rtc"]["port_range_end"]) == (
         cfg.media.udpPortRange.start, cfg.media.udpPortRange.end)
     assert lk["redis"] == {"address": "signalling-redis.visio-signalling.svc.cluster.local:6379"}
-    assert lk["webhook"]["urls"] == [
-        "http://signalling-backend.visio-signalling.svc.cluster.local:8000/api/v1.0/rooms/webhooks-livekit/"]
+    # By the public web name: the backend's production settings redirect plain HTTP and refuse any
+    # Host but domains.web, so an in-cluster http:// URL would never be served.
+    assert lk["webhook"]["urls"] == [f"https://{cfg.domains.web}/api/v1.0/rooms/webhooks-livekit/"]
     assert "keys" not in lk and "password" not in yaml.safe_dump(lk)
 
 

@@ -79,3 +79,35 @@ def test_more_allocations_than_relay_ports_is_refused() -> None:
     cfg = _with(load_stack("interieur-prod").config, allocationsPerTurnReplica=10_001)
     with pytest.raises(InputError, match=r"capacity\.allocationsPerTurnReplica: 10001 exceeds the 10000 ports"):
         size(cfg)
+
+
+def sizing_table() -> list[str]:
+    """The README's table of what each example stack gets, computed from the code."""
+    from components.values.identity import values as identity_values
+    from visio.config import stack_names
+
+    rows = [
+        "| stack | peak participants (room size) | SFU nodes | TURN replicas (allocations each) "
+        "| captioning: STT streams, GPUs (streams per GPU) | Keycloak replicas |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in stack_names():
+        cfg = load_stack(name).config
+        s = size(cfg)
+        captions = (f"{cfg.captioning.engine}: {s.stt_streams:,} streams, {s.stt_replicas} GPUs ({s.streams_per_gpu})"
+                    if cfg.captioning.enabled else "off")
+        rows.append(
+            f"| {name} ({cfg.environment}) | {s.peak_participants:,} ({cfg.capacity.participantsPerRoom}) "
+            f"| {s.sfu_nodes} | {s.turn_replicas} ({s.allocations_per_turn_replica:,}) | {captions} "
+            f"| {identity_values(cfg)['keycloak']['replicas']} |"
+        )
+    return rows
+
+
+def test_readme_sizing_table_is_what_the_code_computes() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("\n## Sizing\n", 1)[1].split("\n## ", 1)[0]
+    table = [line for line in section.splitlines() if line.startswith("|")]
+    assert table == sizing_table()

@@ -26,6 +26,10 @@ def make_cluster(stack_plan: StackPlan) -> Iterator[Callable[..., FakeCluster]]:
     started: list[FakeCluster] = []
 
     def make(populated: bool = True, **options: Any) -> FakeCluster:
+        # The stack's TURN certificate is a cert-manager Certificate: a cluster it was applied to
+        # serves that group.
+        options.setdefault("cert_manager", any(o["apiVersion"].startswith("cert-manager.io/")
+                                               for o in stack_plan.objects))
         cluster = FakeCluster(**options)
         if populated:
             populate(cluster, stack_plan)

@@ -272,7 +272,10 @@ def populate(cluster: FakeCluster, plan: StackPlan) -> None:
     offspring = Offspring()
     pods: list[dict[str, Any]] = []
     services = []
+    served = {(r.api_version, r.kind) for r in cluster.resources}
     for obj in plan.objects:
+        if (obj["apiVersion"], obj["kind"]) not in served:
+            continue  # a custom resource of a group this cluster does not serve
         live = cluster.add(stored(obj))
         if live["kind"] in ("Deployment", "StatefulSet", "Job"):
             pods.extend(offspring.pods_of(cluster, live, nodes))

@@ -8,11 +8,12 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
-from tests.cluster.fakeapi import BUILTIN
+from tests.cluster.fakeapi import BUILTIN, CERT_MANAGER
 from visio.cluster.kinds import KINDS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-DRIFT_ONLY = {("policy", "poddisruptionbudgets"), ("autoscaling", "horizontalpodautoscalers")}
+DRIFT_ONLY = {("policy", "poddisruptionbudgets"), ("autoscaling", "horizontalpodautoscalers"),
+              ("cert-manager.io", "certificates")}
 
 
 def _rules(name: str) -> list[dict[str, Any]]:
@@ -32,7 +33,7 @@ def test_auditor_role_is_get_list_on_exactly_the_kinds_read_except_secrets():
     scanned = {(k.group, k.plural) for k in KINDS}
     assert _grants(rules) == (scanned - {("", "secrets")}) | DRIFT_ONLY
     # Drift reads the kinds the stacks declare; the loopback server serves them all.
-    assert {(r.group, r.plural) for r in BUILTIN} >= DRIFT_ONLY
+    assert {(r.group, r.plural) for r in BUILTIN + CERT_MANAGER} >= DRIFT_ONLY
 
 
 def test_secret_metadata_grant_is_separate_and_only_secrets():
@@ -43,6 +44,6 @@ def test_secret_metadata_grant_is_separate_and_only_secrets():
 
 def test_drift_kinds_of_the_stack_are_granted(stack_plan):
     granted = _grants(_rules("auditor-rbac.yaml")) | _grants(_rules("auditor-rbac-secrets.yaml"))
-    served = {(r.api_version, r.kind): (r.group, r.plural) for r in BUILTIN}
+    served = {(r.api_version, r.kind): (r.group, r.plural) for r in BUILTIN + CERT_MANAGER}
     declared = {(o["apiVersion"], o["kind"]) for o in stack_plan.objects}
     assert {served[k] for k in declared} <= granted

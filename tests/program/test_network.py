@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from components.network import COMPONENT_LABEL, INGRESS_CONTROLLER_NAMESPACE, NODE_RANGES
+from components import network
+from components.network import COMPONENT_LABEL, NODE_RANGES
 from tests.program.conftest import STACKS, plan_of
-from visio.config import load_stack
+from visio.config import StackConfig, load_stack
 from visio.mockrun import Plan
 
 POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -60,15 +61,18 @@ def test_every_namespace_denies_all_traffic_by_default_and_allows_dns(stack: str
         assert peer["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
 
 
+def ingress_namespace(stack: str) -> str:
+    return load_stack(stack).config.cluster.ingressNamespace
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_signalling_flows(stack: str) -> None:
     found = policies(plan_of(stack), "visio-signalling")
+    ingress = ingress_namespace(stack)
     backend = allowed(found["allow-backend"], "egress")
     assert {("visio-signalling", "postgres", 5432), ("visio-signalling", "redis", 6379),
-            ("visio-identity", "keycloak", 8080)} <= backend
-    assert {(cidr, None, 7880) for cidr in NODE_RANGES} <= backend
-    assert (INGRESS_CONTROLLER_NAMESPACE, None, 8000) in allowed(found["allow-backend"], "ingress")
-    assert allowed(found["allow-frontend"], "ingress") == {(INGRESS_CONTROLLER_NAMESPACE, None, 8080)}
+            ("visio-identity", "keycloak", 8080), (ingress, None, 443)} <= backend
+    assert allowed(found["allow-frontend"], "ingress") == {(ingress, None, 8080)}
     assert "egress" not in found["allow-frontend"]
     assert allowed(found["allow-postgres"], "ingress") == {
         ("visio-signalling", c, 5432) for c in ("backend", "worker", "migrate")
@@ -91,7 +95,7 @@ def test_keycloak_reaches_the_internet_only_for_proconnect(stack: str) -> None:
         assert {"10.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"} <= set(block["except"])
     else:
         assert public == set()
-    assert allowed(keycloak, "ingress") >= {(INGRESS_CONTROLLER_NAMESPACE, None, 8080)}
+    assert allowed(keycloak, "ingress") >= {(ingress_namespace(stack), None, 8080)}
     # Nothing else in any namespace may open the internet.
     for ns in namespaces(plan_of(stack)):
         for name, spec in policies(plan_of(stack), ns).items():
@@ -137,3 +141,59 @@ def test_policies_select_pods_the_charts_actually_run(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_host_network_pods_get_no_pointless_allow_policy(stack: str) -> None:
     assert set(policies(plan_of(stack), "visio-media")) == {"default-deny", "allow-dns"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_livekit_reaches_the_backend_only_through_the_ingress_controller(stack: str) -> None:
+    """Webhooks and server API calls use the public names: no node address reaches the backend or
+    is reached by it (host-network LiveKit goes out through the node and back in through the ingress)."""
+    found = policies(plan_of(stack), "visio-signalling")
+    for component in ("backend", "worker"):
+        both = allowed(found[f"allow-{component}"], "ingress") | allowed(found[f"allow-{component}"], "egress")
+        assert not {e for e in both if e[0] in NODE_RANGES}, component
+    assert allowed(found["allow-backend"], "ingress") == {(ingress_namespace(stack), None, 8000)}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_keycloak_replicas_open_exactly_the_cache_ports_to_each_other(stack: str) -> None:
+    plan = plan_of(stack)
+    keycloak = policies(plan, "visio-identity")["allow-keycloak"]
+    cache = {("visio-identity", "keycloak", 7800), ("visio-identity", "keycloak", 57800)}
+    for direction in ("ingress", "egress"):
+        between = {e for e in allowed(keycloak, direction) if e[:2] == ("visio-identity", "keycloak")}
+        assert between == cache, direction
+    # Nothing but Keycloak itself may use those ports.
+    for ns in namespaces(plan):
+        for name, spec in policies(plan, ns).items():
+            for direction in ("ingress", "egress"):
+                for where, component, port in allowed(spec, direction):
+                    if port in (7800, 57800):
+                        assert (ns, name, where, component) == (
+                            "visio-identity", "allow-keycloak", "visio-identity", "keycloak")
+    # The ports the chart's Keycloak container declares are the ones opened.
+    chart = plan.get("kubernetes:helm.sh/v4:Chart", "identity").inputs["values"]["keycloak"]["cache"]
+    assert {chart["port"], chart["port"] + chart["failureDetectionOffset"]} == {7800, 57800}
+    (deployment,) = [r.inputs for r in plan.kubernetes_objects()
+                     if r.inputs["kind"] == "Deployment" and r.inputs["metadata"]["name"] == "identity-keycloak"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    declared = {p["containerPort"] for p in container["ports"] if p["name"].startswith("jgroups")}
+    assert declared == {7800, 57800}
+
+
+def _with_ingress_namespace(stack: str, namespace: str) -> StackConfig:
+    config = load_stack(stack).config
+    return config.model_copy(
+        update={"cluster": config.cluster.model_copy(update={"ingressNamespace": namespace})}
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_ingress_controller_namespace_comes_from_the_stack(stack: str) -> None:
+    config = _with_ingress_namespace(stack, "haproxy-ingress")
+    seen = set()
+    for ns in (network.SIGNALLING, network.IDENTITY):
+        for policy in network.policies(ns, config):
+            for direction in ("ingress", "egress"):
+                seen |= {where for where, _, _ in allowed(policy["spec"], direction)}
+    assert "haproxy-ingress" in seen
+    assert "ingress-nginx" not in seen

@@ -12,7 +12,9 @@ PyYAML's constructor, so the result, and every error, is the one PyYAML gives.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +32,11 @@ class _CLoader(yaml.CSafeLoader):
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is not yaml.ScalarNode or len(value) > 64:
-            return super().resolve(kind, value, implicit)
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
         key = (value, implicit)
         tag = self._tags.get(key)
         if tag is None:
-            tag = super().resolve(kind, value, implicit)
+            tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
             if len(self._tags) < 65536:
                 self._tags[key] = tag
         return tag
@@ -74,11 +76,17 @@ class _Unusual(Exception):
     """A document only PyYAML's constructor builds exactly (tags, merge keys, aliases, odd keys)."""
 
 
-def _build(loader: _CLoader, node: yaml.Node, seen: set[int]) -> Any:
+# Mappings of strings to strings, by content, for `load_all(..., shared=...)`.
+Leaves = dict[tuple[str, ...], dict[str, str]]
+
+
+def _build(loader: _CLoader, node: yaml.Node, seen: set[int], shared: Leaves | None) -> Any:
     kind, tag = type(node), node.tag
     if kind is yaml.ScalarNode:
         if tag == _STR:
-            return node.value
+            # Keys and short values repeat across every object of an estate: keep one copy of each.
+            value: str = node.value
+            return sys.intern(value) if len(value) <= 64 else value
         if tag in _SCALARS:
             try:
                 return loader.yaml_constructors[tag](loader, node)
@@ -90,26 +98,34 @@ def _build(loader: _CLoader, node: yaml.Node, seen: set[int]) -> Any:
     seen.add(id(node))
     if kind is yaml.MappingNode and tag == _MAP:
         out: dict[Any, Any] = {}
+        leaf = shared is not None
         for key_node, value_node in node.value:
             if key_node.tag in _SPECIAL_KEYS:
                 raise _Unusual
-            key = _build(loader, key_node, seen)
+            key = _build(loader, key_node, seen, shared)
             if isinstance(key, dict | list):
                 raise _Unusual  # unhashable: PyYAML words the error
-            out[key] = _build(loader, value_node, seen)
+            value = out[key] = _build(loader, value_node, seen, shared)
+            if leaf and (type(key) is not str or type(value) is not str):
+                leaf = False
+        if leaf and out and shared is not None:
+            return shared.setdefault(tuple(chain.from_iterable(out.items())), out)
         return out
     if kind is yaml.SequenceNode and tag == _SEQ:
-        return [_build(loader, item, seen) for item in node.value]
+        return [_build(loader, item, seen, shared) for item in node.value]
     raise _Unusual
 
 
-def _fast_parse(text: str) -> list[Any] | None:
+def _fast_parse(text: str, shared: Leaves | None = None) -> list[Any] | None:
     """The documents, or None when one needs PyYAML's constructor. Syntax errors propagate."""
     loader = _CLoader(text)
     try:
         docs = []
         while loader.check_node():
-            docs.append(_build(loader, loader.get_node(), set()))
+            node = loader.get_node()
+            if node is None:
+                break
+            docs.append(_build(loader, node, set(), shared))
         return docs
     except (_Unusual, RecursionError):
         return None
@@ -159,9 +175,9 @@ def _error(path: Path | str, exc: yaml.YAMLError) -> InputError:
     return InputError(f"{path}: invalid YAML: {where}{problem}")
 
 
-def _parse(text: str, source: Path | str) -> list[Any]:
+def _parse(text: str, source: Path | str, shared: Leaves | None = None) -> list[Any]:
     try:
-        fast = _fast_parse(text)
+        fast = _fast_parse(text, shared)
         if fast is not None:
             return fast
         docs = list(yaml.load_all(text, Loader=_CLoader))
@@ -174,8 +190,11 @@ def _parse(text: str, source: Path | str) -> list[Any]:
     return docs
 
 
-def load_all(text: str, source: Path | str) -> Iterator[Any]:
-    yield from _parse(text, source)
+def load_all(text: str, source: Path | str, shared: Leaves | None = None) -> Iterator[Any]:
+    """Every document. With `shared`, equal string-to-string mappings (labels, env entries, resource
+    requests) come out as one object, remembered in `shared` across calls: only for callers that never
+    modify what they read."""
+    yield from _parse(text, source, shared)
 
 
 def load_one(text: str, source: Path | str) -> Any:

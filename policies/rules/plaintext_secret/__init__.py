@@ -44,8 +44,11 @@ def _placeholder(value: str) -> bool:
 
 def value_problem(value: str) -> str | None:
     """What in a value is a credential, whatever the key: a URL password or a PEM private key."""
-    if _PEM_KEY.search(value):
+    # The literal parts of the patterns first: most values hold neither, and the scans cost.
+    if "PRIVATE KEY-----" in value and _PEM_KEY.search(value):
         return "holds a PEM private key"
+    if "@" not in value or "://" not in value:
+        return None
     for m in _USERINFO.finditer(value):
         if not _placeholder(m.group(1)):
             return "holds a URL with a password in its userinfo"

@@ -1,0 +1,1 @@
+"""The performance benchmark: synthetic estates, the run against peers (see bench/run.py)."""
