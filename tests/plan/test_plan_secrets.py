@@ -1,0 +1,52 @@
+"""No generated secret reaches any output of `visio plan`: JSON, SARIF, JUnit, HTML, text, manifests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from visio.commands.plan import _as_json, _as_text, _target, _write_manifests
+from visio.console import out
+from visio.mockrun import walk_secrets
+from visio.plan import StackPlan, plan_stack
+from visio.report import html, junit, sarif
+
+STACKS = ["interieur-prod", "dev"]
+
+
+def _secrets(p: StackPlan) -> set[str]:
+    everything: list[Any] = [dict(r.inputs) for r in p.plan.resources]
+    everything += [dict(r.outputs) for r in p.plan.resources]
+    found: set[str] = set()
+    for value in walk_secrets(everything):
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, dict):
+            found |= {v for v in value.values() if isinstance(v, str)}
+    # Short strings (ports, booleans) could match by accident; generated secrets are long.
+    return {s for s in found if len(s) >= 12}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_generated_secrets_never_appear_in_any_output(stack: str, tmp_path: Path) -> None:
+    p = plan_stack(stack)
+    secrets = _secrets(p)
+    assert len(secrets) >= 8, "the stack generates passwords, API keys and the TURN secret"
+    target = _target(p)
+    with out.capture() as captured:
+        _as_text([p])
+    _write_manifests([p], tmp_path)
+    outputs = {
+        "json": _as_json([p]),
+        "sarif": sarif.render([target]),
+        "junit": junit.render([target]),
+        "html": html.render([target]),
+        "text": captured.get(),
+        **{str(f): f.read_text() for f in tmp_path.rglob("*.yaml")},
+    }
+    assert any(f.suffix == ".yaml" for f in tmp_path.rglob("*"))
+    for name, text in outputs.items():
+        leaked = [s[:4] + "…" for s in secrets if s in text]
+        assert not leaked, f"{name} shows generated secrets {leaked}"
