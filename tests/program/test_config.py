@@ -8,8 +8,9 @@ import pytest
 
 from components.sizing import size
 from visio.config import load_stack, stack_path
+from visio.engineconfig import PLACEHOLDER
 from visio.errors import InputError
-from visio.mockrun import PLACEHOLDER, ProgramMocks, Secret, run_program
+from visio.mockrun import ProgramMocks, Secret, run_program
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 

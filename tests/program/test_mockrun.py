@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from visio.config import stack_path
-from visio.mockrun import PLACEHOLDER, ProgramError, engine_config, run_program
+from visio.engineconfig import PLACEHOLDER, engine_config
+from visio.mockrun import ProgramError, run_program
 
 TWO_CONFIGMAPS = """
 import pulumi_kubernetes as k8s

@@ -8,8 +8,8 @@ import pytest
 
 from visio.config import SecureValue, load_stack, stack_path
 from visio.config.runtime import declared_secure_paths, stack_config
+from visio.engineconfig import engine_config
 from visio.errors import InputError
-from visio.mockrun import engine_config
 
 
 def test_the_model_declares_where_secrets_live() -> None:

@@ -10,7 +10,8 @@ import pytest
 from components.values import captioning, identity, media, signalling
 from tests.program.conftest import STACKS, plan_of
 from visio.config import load_stack
-from visio.mockrun import PLACEHOLDER, Plan, Secret, redact, walk_secrets
+from visio.engineconfig import PLACEHOLDER
+from visio.mockrun import Plan, Secret, redact, walk_secrets
 
 SECRET = "kubernetes:core/v1:Secret"
 RANDOM = "random:index/randomPassword:RandomPassword"
