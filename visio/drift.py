@@ -21,12 +21,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import urllib3
-from kubernetes import client
 
 from visio.cluster.kinds import METADATA_ACCEPT, METADATA_LIST_ACCEPT
+
+if TYPE_CHECKING:
+    from kubernetes import client
 
 OWNER_LABEL = "app.kubernetes.io/part-of"
 OWNER_VALUE = "visio"

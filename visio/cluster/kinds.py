@@ -15,6 +15,9 @@ from dataclasses import dataclass
 METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 
+# Objects per list request: bounded pages keep memory flat on large clusters.
+PAGE_SIZE = 500
+
 
 @dataclass(frozen=True)
 class Kind:

@@ -17,10 +17,9 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from visio.cluster.kinds import KINDS, METADATA_LIST_ACCEPT, Kind
+from visio.cluster.kinds import KINDS, METADATA_LIST_ACCEPT, PAGE_SIZE, Kind
 from visio.errors import InputError
 
-PAGE_SIZE = 500
 TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
 
 

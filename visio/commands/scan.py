@@ -11,9 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from policies.engine.config import PolicyConfig
-from visio.cluster.connect import api_client
-from visio.cluster.kinds import Kind, by_kind
-from visio.cluster.reader import PAGE_SIZE, read_cluster
+from visio.cluster.kinds import PAGE_SIZE, Kind, by_kind
 from visio.cluster.scan import ScanResult, judge
 from visio.console import out
 from visio.errors import InputError
@@ -110,6 +108,10 @@ def scan(
     reports = parse_reports(report_files or [])
     config = _policy(stack, policy_config, resolve)
     excluded = _excluded(exclude_kind or [])
+    # The Kubernetes client loads only when a cluster is read.
+    from visio.cluster.connect import api_client
+    from visio.cluster.reader import read_cluster
+
     api, cluster = api_client(kubeconfig, context)
     with api:
         snapshot = read_cluster(api, cluster, namespaces or [], excluded, page_size)
