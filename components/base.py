@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -45,31 +45,30 @@ def namespace_labels(stack: StackConfig, pod_security: PodSecurity, classificati
 
 
 class ServiceComponent(pulumi.ComponentResource):
-    """One service of the platform in its own namespace."""
+    """One service of the platform in its own namespace; a subclass declares what differs."""
 
-    namespace_name: str
+    TYPE: ClassVar[str]
+    NAMESPACE: ClassVar[str]
+    POD_SECURITY: ClassVar[PodSecurity] = "restricted"
+    CLASSIFICATION: ClassVar[Classification]
+
     namespace: k8s.core.v1.Namespace
 
     def __init__(
         self,
-        type_: str,
         name: str,
         stack: StackConfig,
-        *,
-        namespace: str,
-        pod_security: PodSecurity,
-        classification: Classification,
         release: Release,
         pool: SecretPool,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(type_, name, None, opts)
+        super().__init__(self.TYPE, name, None, opts)
         self.stack = stack
-        self.namespace_name = namespace
+        self.namespace_name = namespace = self.NAMESPACE
         self.namespace = k8s.core.v1.Namespace(
             namespace,
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=namespace, labels=namespace_labels(stack, pod_security, classification)
+                name=namespace, labels=namespace_labels(stack, self.POD_SECURITY, self.CLASSIFICATION)
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -84,6 +83,11 @@ class ServiceComponent(pulumi.ComponentResource):
             values=dict(release.values),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *self.secrets, *self.policies]),
         )
+        self.register_outputs({"namespace": self.namespace.metadata.name, **self.outputs(stack)})
+
+    def outputs(self, stack: StackConfig) -> Mapping[str, Any]:
+        """What the service publishes besides its namespace (URLs, TURN URIs, ...)."""
+        return {}
 
     def _child(self, *depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *depends_on])
@@ -117,6 +121,3 @@ class ServiceComponent(pulumi.ComponentResource):
             spec=policy["spec"],
             opts=self._child(),
         )
-
-    def finish(self, outputs: Mapping[str, Any]) -> None:
-        self.register_outputs({"namespace": self.namespace.metadata.name, **outputs})

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import pulumi
+from collections.abc import Mapping
+from typing import Any
 
 from components import network
-from components.base import Release, ServiceComponent
-from components.secrets import SecretPool
+from components.base import ServiceComponent
 from visio.config import StackConfig
 
 
 class Captioning(ServiceComponent):
-    def __init__(
-        self, name: str, stack: StackConfig, release: Release, pool: SecretPool,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__(
-            "visio:captioning:Captioning", name, stack,
-            namespace=network.CAPTIONING, pod_security="restricted", classification="call-content",
-            release=release, pool=pool, opts=opts,
-        )
-        self.finish({"engine": stack.captioning.engine, "languages": list(stack.captioning.languages)})
+    TYPE = "visio:captioning:Captioning"
+    NAMESPACE = network.CAPTIONING
+    CLASSIFICATION = "call-content"
+
+    def outputs(self, stack: StackConfig) -> Mapping[str, Any]:
+        return {"engine": stack.captioning.engine, "languages": list(stack.captioning.languages)}

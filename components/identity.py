@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import pulumi
+from collections.abc import Mapping
+from typing import Any
 
 from components import network
-from components.base import Release, ServiceComponent
-from components.secrets import SecretPool
+from components.base import ServiceComponent
 from visio.config import StackConfig
 
 
 class Identity(ServiceComponent):
-    def __init__(
-        self, name: str, stack: StackConfig, release: Release, pool: SecretPool,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__(
-            "visio:identity:Identity", name, stack,
-            namespace=network.IDENTITY, pod_security="restricted", classification="personal-data",
-            release=release, pool=pool, opts=opts,
-        )
-        self.issuer = f"https://{stack.domains.identity}/realms/{stack.identity.realm}"
-        self.finish({"issuer": self.issuer})
+    TYPE = "visio:identity:Identity"
+    NAMESPACE = network.IDENTITY
+    CLASSIFICATION = "personal-data"
+
+    def outputs(self, stack: StackConfig) -> Mapping[str, Any]:
+        return {"issuer": f"https://{stack.domains.identity}/realms/{stack.identity.realm}"}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import pulumi
+from collections.abc import Mapping
+from typing import Any
 
 from components import network
-from components.base import Release, ServiceComponent
-from components.secrets import SecretPool
+from components.base import ServiceComponent
 from visio.config import StackConfig
 
 
@@ -16,17 +16,12 @@ def turn_uris(stack: StackConfig) -> list[str]:
 
 
 class Media(ServiceComponent):
-    def __init__(
-        self, name: str, stack: StackConfig, release: Release, pool: SecretPool,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__(
-            # Privileged, not restricted: LiveKit and coturn need hostNetwork and hostPort (one pod per
-            # node, the UDP ranges bound on the node's public address), which even "baseline" refuses.
-            "visio:media:Media", name, stack,
-            namespace=network.MEDIA, pod_security="privileged", classification="call-content",
-            release=release, pool=pool, opts=opts,
-        )
-        self.url = f"wss://{stack.domains.media}"
-        self.turn_uris = turn_uris(stack)
-        self.finish({"url": self.url, "turnUris": self.turn_uris})
+    TYPE = "visio:media:Media"
+    NAMESPACE = network.MEDIA
+    # Privileged, not restricted: LiveKit and coturn need hostNetwork and hostPort (one pod per node,
+    # the UDP ranges bound on the node's public address), which even "baseline" refuses.
+    POD_SECURITY = "privileged"
+    CLASSIFICATION = "call-content"
+
+    def outputs(self, stack: StackConfig) -> Mapping[str, Any]:
+        return {"url": f"wss://{stack.domains.media}", "turnUris": turn_uris(stack)}
