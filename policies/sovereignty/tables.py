@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-# EU member states and the other EEA states (GDPR applies there too).
-EU_EEA = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split()
-)
+# EU member states and the other EEA states (GDPR applies there too): the same list stacks are placed by.
+from visio.config.regions import EU_EEA
+
+__all__ = ["EU_EEA", "Operator"]
 
 
 @dataclass(frozen=True)
