@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from policies.engine.config import PolicyConfig, Profile
 from policies.engine.exemptions import load_exemptions, parse_exemptions
 from visio import PROJECT_ROOT
-from visio.config.loader import Stack, display, format_path
+from visio.config.loader import Stack, display, format_path, key_path, plain_message
 from visio.config.yamlsafe import load_one, read_text
 from visio.errors import InputError
 
@@ -27,13 +27,7 @@ MAX_BYTES = 1024 * 1024
 def _problems(source: str, exc: ValidationError) -> list[str]:
     lines: list[str] = []
     for err in exc.errors(include_input=False, include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        lines.append(f"{source}: {format_path(loc) or '(top level)'}: {msg}")
+        lines.append(f"{source}: {format_path(key_path(err)) or '(top level)'}: {plain_message(err)}")
     return lines
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import kubernetes_validate
 
+from visio.config.loader import format_path as key_path_text
 from visio.schemacheck import Check, compile_schema
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def errors(obj: Mapping[str, Any], version: str) -> list[tuple[tuple[str | int, 
 
 
 def format_path(path: tuple[str | int, ...]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(object)"
+    return key_path_text(path) or "(object)"
 
 
 def problems(obj: Mapping[str, Any], version: str) -> list[str]:

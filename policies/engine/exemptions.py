@@ -19,16 +19,14 @@ from pydantic import TypeAdapter, ValidationError
 from policies.engine.config import Exemption, PolicyConfig
 from policies.engine.model import ResourceRef
 from visio.config import yamlsafe
+from visio.config.loader import format_path
 from visio.errors import InputError
 
 _LIST = TypeAdapter(list[Exemption])
 
 
 def _loc(loc: Iterable[int | str]) -> str:
-    out = "exemptions"
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
+    return format_path(("exemptions", *loc))
 
 
 def parse_exemptions(data: Any, source: Path | str) -> list[Exemption]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from visio import PROJECT_ROOT
 from visio.config.model import StackConfig
@@ -95,17 +96,27 @@ def secure_paths(value: Any, prefix: Path_ = ()) -> set[Path_]:
     return found
 
 
+def key_path(err: ErrorDetails) -> Path_:
+    """Where a pydantic error points, without the union/validator tags pydantic inserts."""
+    return tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+
+
+def plain_message(err: ErrorDetails) -> str:
+    """A pydantic error message as a person reads it next to the key path."""
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    if err["type"] == "missing":
+        return "required key is missing"
+    return err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
 def _problem_lines(source: str, exc: ValidationError, raw: Mapping[str, Any]) -> list[str]:
     lines: list[str] = []
     for err in exc.errors(include_input=False, include_url=False):
-        loc: Path_ = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-        msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        loc = key_path(err)
+        msg = plain_message(err)
         kind = err["type"]
-        if kind == "extra_forbidden":
-            msg = "unknown key"
-        elif kind == "missing":
-            msg = "required key is missing"
-        elif kind in {"string_type", "int_type", "bool_type", "dict_type", "list_type", "model_type",
+        if kind in {"string_type", "int_type", "bool_type", "dict_type", "list_type", "model_type",
                       "literal_error", "int_from_float"} and isinstance(_get(raw, loc), SecureValue):
             msg = "must be a plain value, not a secret"
         m = _RELATIVE.match(msg)
