@@ -11,7 +11,7 @@ from typing import Any
 
 from policies.engine.config import PolicyConfig
 from policies.engine.evaluate import evaluate
-from policies.engine.model import StackFacts
+from policies.engine.model import Resource, StackFacts
 from policies.engine.report import Report
 from visio import PROJECT_ROOT
 from visio.config import Stack, load_stack
@@ -32,6 +32,8 @@ class StackPlan:
     objects: list[dict[str, Any]]
     report: Report
     policy: PolicyConfig
+    # What the engine judged (secrets and unknowns redacted), kept for the endpoint map of reports.
+    judged: list[Resource]
     # Kinds no schema covers (custom resources): applied as is, not schema-checked.
     unchecked: list[str]
 
@@ -123,6 +125,8 @@ def plan_stack(name: str) -> StackPlan:
     policy = from_stack(stack)  # reads the exemptions file: bad input surfaces before the program runs
     plan = run_program(stack.name, stack_file=stack.path)
     unchecked = _schema_check(stack, plan)
-    report = evaluate(plan.engine_resources(), policy, stack_facts(stack))
+    judged = plan.engine_resources()
+    report = evaluate(judged, policy, stack_facts(stack))
     objects = [redact_object(r.inputs) for r in plan.kubernetes_objects()]
-    return StackPlan(stack=stack, plan=plan, objects=objects, report=report, policy=policy, unchecked=unchecked)
+    return StackPlan(stack=stack, plan=plan, objects=objects, report=report, policy=policy, judged=judged,
+                     unchecked=unchecked)

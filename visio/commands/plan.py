@@ -53,7 +53,7 @@ def _target(p: StackPlan) -> Target:
         uri=f"stacks/{p.stack.path.name}",
         resources=len(p.resources),
         counts=p.counts(),
-        endpoints=placements(p.plan.engine_resources(), p.policy),
+        endpoints=placements(p.judged, p.policy),
     )
 
 
