@@ -135,8 +135,9 @@ def stack_facts(config: PolicyConfig) -> StackFacts:
         settings = doc.get("config")
         environment = settings.get("visio:environment") if isinstance(settings, dict) else None
         production = production or environment == "prod"
-        value = doc.get("secretsprovider")
-        provider = value if isinstance(value, str) else None
+        from visio.config.loader import secrets_provider
+
+        provider = secrets_provider(doc)
     return StackFacts(
         name=name or "(unknown)",
         production=production,

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Sets up everything the platform needs on a fresh Debian machine with Python 3.11, then runs a job:
 #   scripts/quickstart.sh plan   -> visio plan --all over every example stack (offline)
-#   scripts/quickstart.sh test   -> the whole test suite (installs coturn, dnsmasq, redis from Debian)
+#   scripts/quickstart.sh test   -> the whole test suite (installs coturn, dnsmasq, redis from Debian and
+#                                   builds the pinned control plane of tools/ into a cache on first use)
+#   scripts/quickstart.sh setup  -> only .venv (used by scripts/local-cluster.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 job="${1:-}"
 case "$job" in
-  plan|test) ;;
-  *) echo "usage: scripts/quickstart.sh plan|test" >&2; exit 2 ;;
+  plan|test|setup) ;;
+  *) echo "usage: scripts/quickstart.sh plan|test|setup" >&2; exit 2 ;;
 esac
 
 as_root() {
@@ -48,11 +50,15 @@ if ! cmp -s requirements.lock "$stamp"; then
 fi
 
 case "$job" in
+  setup)
+    ;;
   plan)
     exec .venv/bin/visio plan --all --out out/plan
     ;;
   test)
     apt_install coturn dnsmasq-base redis-server redis-tools openssl iproute2
+    # The real control plane and engine (tools/): built on first use into a cache outside the tree.
+    scripts/build-tools.sh >/dev/null
     export VISIO_REQUIRE_SERVERS=1
     exec .venv/bin/python -m pytest -q -p no:cacheprovider
     ;;

@@ -103,7 +103,9 @@ def quantity(value: Any) -> Decimal | None:
 
 
 def _empty(value: Any) -> bool:
-    return value is None or value == {} or value == []
+    # What the API server does not write back: nil, empty maps and lists, and "" (string fields are
+    # omitempty; a pointer to "" is kept, so its removal is still seen as a change).
+    return value is None or value == {} or value == [] or value == ""
 
 
 def _join(path: str, key: str | int) -> str:
@@ -113,8 +115,11 @@ def _join(path: str, key: str | int) -> str:
     return (f"{path}.{key}" if path else key) if plain else f'{path}["{key}"]'
 
 
-def compare(desired: Any, live: Any, path: str = "") -> list[FieldChange]:
-    """Field changes between what the stack sets and the live value, on the stack's fields only."""
+def compare(desired: Any, live: Any, path: str = "", parent: str | None = None) -> list[FieldChange]:
+    """Field changes between what the stack sets and the live value, on the stack's fields only.
+
+    `parent` is the key holding the mapping `desired` sits in (quantities live under `requests`...).
+    """
     if isinstance(desired, str) and desired in OPAQUE:
         return []
     if isinstance(desired, Mapping):
@@ -123,13 +128,14 @@ def compare(desired: Any, live: Any, path: str = "") -> list[FieldChange]:
         if not isinstance(live, Mapping):
             return [FieldChange(path, desired, live)]
         changes: list[FieldChange] = []
+        last = path.rsplit(".", 1)[-1] if path and not path.endswith(("]", '"')) else None
         for key, value in desired.items():
             here = _join(path, str(key))
             if key not in live:
                 if not _empty(value):
                     changes.append(FieldChange(here, value, ABSENT))
                 continue
-            changes.extend(compare(value, live[key], here))
+            changes.extend(compare(value, live[key], here, last))
         return changes
     if isinstance(desired, list):
         if (live is ABSENT or live is None) and not desired:
@@ -142,8 +148,7 @@ def compare(desired: Any, live: Any, path: str = "") -> list[FieldChange]:
     if isinstance(desired, int | float) and isinstance(live, int | float) and not isinstance(desired, bool) \
             and not isinstance(live, bool) and desired == live:
         return []
-    segments = path.split(".")
-    if len(segments) >= 2 and segments[-2] in _QUANTITY_PARENTS:
+    if parent in _QUANTITY_PARENTS:
         a, b = quantity(desired), quantity(live)
         if a is not None and a == b:
             return []  # the server writes quantities in canonical form ("1000m" reads back as "1")

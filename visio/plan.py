@@ -80,13 +80,14 @@ def stack_facts(stack: Stack) -> StackFacts:
     )
 
 
-def _reveal(value: Any) -> Any:
+def reveal(value: Any) -> Any:
+    """The value with every Pulumi secret unwrapped: what the engine sends to the provider."""
     if isinstance(value, Secret):
-        return _reveal(value.value)
+        return reveal(value.value)
     if isinstance(value, Mapping):
-        return {k: _reveal(v) for k, v in value.items()}
+        return {k: reveal(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_reveal(v) for v in value]
+        return [reveal(v) for v in value]
     return value
 
 
@@ -105,7 +106,7 @@ def _schema_check(stack: Stack, plan: Plan) -> list[str]:
     lines: list[str] = []
     unchecked: set[str] = set()
     for r in plan.kubernetes_objects():
-        obj = _reveal(r.inputs)
+        obj = reveal(r.inputs)
         try:
             found = problems(obj, version)
         except UnknownKind as exc:

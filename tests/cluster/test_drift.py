@@ -104,3 +104,19 @@ def test_compare_only_looks_at_what_the_stack_sets():
     [change] = compare({"metadata": {"labels": {"app.kubernetes.io/name": "x"}}}, {"metadata": {"labels": {}}})
     assert change.path == 'metadata.labels["app.kubernetes.io/name"]' and change.live is ABSENT
     assert compare({"spec": {"port": 80}}, {"spec": {"port": "80"}})  # a type change is a change
+
+
+def test_compare_reads_values_as_the_api_server_writes_them_back():
+    # Found on the real API server: an extended resource written as a number reads back as a quantity
+    # string, and an env var set to "" reads back without its `value`.
+    resources = {"requests": {"nvidia.com/gpu": 1, "cpu": "500m"}, "limits": {"nvidia.com/gpu": 1}}
+    live_resources = {"requests": {"nvidia.com/gpu": "1", "cpu": "500m"}, "limits": {"nvidia.com/gpu": "1"}}
+    desired = {"spec": {"containers": [{"resources": resources, "env": [{"name": "A", "value": ""}]}]}}
+    live = {"spec": {"containers": [{"resources": live_resources, "env": [{"name": "A"}]}]}}
+    assert compare(desired, live) == []
+    live_resources["limits"]["nvidia.com/gpu"] = "2"
+    [change] = compare(desired, live)
+    assert change.path == 'spec.containers[0].resources.limits["nvidia.com/gpu"]'
+    # Outside quantities a number and its string stay different, and a set value that disappears is a change.
+    assert compare({"spec": {"port": 1}}, {"spec": {"port": "1"}})
+    assert compare({"env": [{"name": "A", "value": "x"}]}, {"env": [{"name": "A"}]})

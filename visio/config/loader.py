@@ -172,6 +172,16 @@ def split_namespaces(config: Mapping[str, Any], source: str) -> tuple[dict[str, 
     return visio, other
 
 
+def secrets_provider(doc: Mapping[str, Any]) -> str | None:
+    """The stack's secrets manager as the Pulumi CLI decides it: `secretsprovider` when the file names
+    one; otherwise a passphrase stack is known by its `encryptionsalt` (the CLI writes no
+    `secretsprovider` for it); otherwise the backend's default."""
+    provider = doc.get("secretsprovider")
+    if isinstance(provider, str) and provider:
+        return provider
+    return "passphrase" if doc.get("encryptionsalt") else None
+
+
 def load_stack_file(path: Path) -> Stack:
     source = display(path)
     name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
@@ -189,6 +199,7 @@ def load_stack_file(path: Path) -> Stack:
     provider = doc.get("secretsprovider")
     if provider is not None and not isinstance(provider, str):
         raise InputError(f"{source}: secretsprovider: must be a string")
+    provider = secrets_provider(doc)
     if has_secrets and not (doc.get("encryptionsalt") or doc.get("encryptedkey")):
         raise InputError(f"{source}: encryptionsalt: secure values need the stack's encryptionsalt or encryptedkey")
     stack_config = build(_wrap_file_secrets(visio), source)
