@@ -8,9 +8,9 @@ from collections.abc import Iterable, Sequence
 
 from policies.engine.config import PolicyConfig
 from policies.engine.exemptions import Exemptions
-from policies.engine.model import Enforcement, Resource, ResourceRef, StackFacts, Violation
+from policies.engine.model import Enforcement, Refused, Resource, ResourceRef, StackFacts, Violation
 from policies.engine.podspec import forget_containers
-from policies.engine.report import EXEMPTION_EXPIRED, RULE_ERROR, Finding, Report
+from policies.engine.report import ENGINE_RULES, EXEMPTION_EXPIRED, RULE_ERROR, UNUSABLE_INPUT, Finding, Report
 from policies.engine.rule import Context, Rule
 
 
@@ -48,7 +48,7 @@ class _Collector:
         resource: Resource | None = None,
     ) -> None:
         exemption = None
-        if rule not in (RULE_ERROR, EXEMPTION_EXPIRED):
+        if rule not in ENGINE_RULES:
             exemption = self.exemptions.find(rule, ref, violation.path)
         finding = Finding(
             rule=rule,
@@ -60,8 +60,21 @@ class _Collector:
             source=resource.source if resource else None,
             urn=resource.urn if resource else None,
             exempted_by=exemption,
+            origin=resource.origin if resource else None,
         )
         (self.exempted if exemption else self.findings).append(finding)
+
+    def refused(self, item: Refused) -> None:
+        finding = Finding(
+            rule=UNUSABLE_INPUT,
+            enforcement="mandatory",
+            resource=item.ref,
+            path=item.path,
+            message=item.message,
+            source=str(item.origin) if item.origin else None,
+            origin=item.origin,
+        )
+        self.findings.append(finding)
 
     def rule_error(self, rule: Rule, ref: ResourceRef, exc: Exception, resource: Resource | None) -> None:
         evidence = {"rule": rule.id, "error": type(exc).__name__}
@@ -114,13 +127,15 @@ def evaluate(
     config: PolicyConfig,
     stack: StackFacts | None = None,
     rules: Sequence[Rule] | None = None,
+    refused: Sequence[Refused] = (),
 ) -> Report:
+    """Every rule over every resource; each refused document is a mandatory finding (fail closed)."""
     # The rules allocate little that could form a cycle, while a large estate keeps millions of
     # objects alive that the cycle collector would rescan on every pass: pause it for the evaluation.
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _evaluate(resources, config, stack, rules)
+        return _evaluate(resources, config, stack, rules, refused)
     finally:
         if paused:
             gc.enable()
@@ -131,6 +146,7 @@ def _evaluate(
     config: PolicyConfig,
     stack: StackFacts | None,
     rules: Sequence[Rule] | None,
+    refused: Sequence[Refused],
 ) -> Report:
     if rules is None:
         from policies.rules import ALL_RULES
@@ -140,6 +156,8 @@ def _evaluate(
     ctx = Context(config=config, stack=stack)
     exemptions = Exemptions(config.exemptions, config.today or dt.date.today())
     out = _Collector(exemptions)
+    for item in refused:
+        out.refused(item)
 
     active: list[tuple[Rule, Enforcement]] = []
     for rule in rules:

@@ -42,12 +42,13 @@ NOT_AUDITED = "not-audited"
 
 def rule_descriptions() -> dict[str, str]:
     """Every id a finding can carry: the rules, then the engine's and the scanner's own."""
-    from policies.engine.report import EXEMPTION_EXPIRED, RULE_ERROR
+    from policies.engine.report import EXEMPTION_EXPIRED, RULE_ERROR, UNUSABLE_INPUT
     from policies.rules import ALL_RULES
 
     described = {rule.id: rule.description for rule in ALL_RULES}
     described[RULE_ERROR] = "A rule failed to evaluate; the resource is treated as non-compliant."
     described[EXEMPTION_EXPIRED] = "An exemption past its expiry date no longer exempts anything."
+    described[UNUSABLE_INPUT] = "A document the API server would refuse (or not parse) was not audited."
     described[NOT_AUDITED] = "A kind of object could not be read from the cluster, so it was not audited."
     return described
 
