@@ -77,6 +77,7 @@ CONFIG_SCHEMA = PolicyConfigSchema(
         },
         "production": {"type": "boolean"},
         "resolve": {"type": "boolean"},
+        "kubernetesVersion": {"type": "string", "pattern": "^1\\.[0-9]{1,2}$"},
     }
 )
 SETTINGS = tuple(CONFIG_SCHEMA.properties)
