@@ -90,14 +90,24 @@ def _reveal(value: Any) -> Any:
     return value
 
 
+# kubectl's order: the type first, then metadata, then the body (spec, data, ...) as declared.
+_LEADING_KEYS = ("apiVersion", "kind", "metadata")
+
+
 def redact_object(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """Pulumi secrets and every value of a Kubernetes Secret replaced, whatever marked them."""
+    """Pulumi secrets and every value of a Kubernetes Secret replaced, whatever marked them.
+
+    A Secret's `data` and `stringData` keep their keys (reviewers see what the Secret holds, and the
+    object stays valid) even when the whole mapping is a Pulumi secret.
+    """
     out: dict[str, Any] = redact(dict(obj))
     if out.get("kind") == "Secret":
         for field in ("data", "stringData"):
-            if isinstance(out.get(field), Mapping):
-                out[field] = dict.fromkeys(out[field], REDACTED)
-    return out
+            value = _reveal(obj.get(field))
+            if isinstance(value, Mapping):
+                out[field] = dict.fromkeys(value, REDACTED)
+    leading = {key: out[key] for key in _LEADING_KEYS if key in out}
+    return {**leading, **{k: v for k, v in out.items() if k not in leading}}
 
 
 def _schema_check(stack: Stack, plan: Plan) -> list[str]:
