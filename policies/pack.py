@@ -1,7 +1,8 @@
 """The CrossGuard front end: one Pulumi policy per engine rule, each calling the shared engine.
 
-Configuration. Every policy takes the same pack-wide settings (`CONFIG_SCHEMA`); Pulumi hands each
-policy its own copy through `Configure`, read here with `args.get_config()`. With no configuration
+Configuration. Every policy takes the same pack-wide settings (`CONFIG_SCHEMA`, derived from the
+policy-config model); Pulumi hands each policy its own copy through `Configure`, read here with
+`args.get_config()`. With no configuration
 (a pack run outside `pulumi`), the initial configuration applies: derived from the stack file
 `stacks/Pulumi.<stack>.yaml` when PULUMI_STACK names one, else the engine's defaults.
 
@@ -42,44 +43,13 @@ from pydantic import ValidationError
 
 from policies.engine.adapters import UNKNOWN_TEXT, from_pulumi, reads_of, unknown_paths
 from policies.engine.config import PolicyConfig
+from policies.engine.config_schema import pack_properties
 from policies.engine.evaluate import evaluate
 from policies.engine.model import Enforcement, Resource, ResourceRef, StackFacts
 from policies.engine.report import EXEMPTION_EXPIRED, Finding
 from policies.engine.rule import Rule
 
-_STRINGS = {"type": "array", "items": {"type": "string"}}
-_SELECTOR = {
-    "type": "object",
-    "properties": {k: {"type": "string"} for k in ("kind", "name", "namespace")},
-    "additionalProperties": False,
-}
-CONFIG_SCHEMA = PolicyConfigSchema(
-    properties={
-        "profile": {"type": "string", "enum": ["secnumcloud", "eu-residency"]},
-        "allowedRegistries": _STRINGS,
-        "trustedDomains": _STRINGS,
-        "allowedRegions": _STRINGS,
-        "exemptions": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "rule": {"type": "string"},
-                    "resource": _SELECTOR,
-                    "paths": _STRINGS,
-                    "justification": {"type": "string", "minLength": 10},
-                    "approver": {"type": "string", "minLength": 3},
-                    "expiry": {"type": "string", "format": "date"},
-                },
-                "required": ["rule", "resource", "justification", "approver", "expiry"],
-                "additionalProperties": False,
-            },
-        },
-        "production": {"type": "boolean"},
-        "resolve": {"type": "boolean"},
-        "kubernetesVersion": {"type": "string", "pattern": "^1\\.[0-9]{1,2}$"},
-    }
-)
+CONFIG_SCHEMA = PolicyConfigSchema(properties=pack_properties(PolicyConfig))
 SETTINGS = tuple(CONFIG_SCHEMA.properties)
 
 
