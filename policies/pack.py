@@ -12,8 +12,9 @@ advisory outside production), so an advisory finding is reported as advisory. A 
 preview (see `policies.engine.adapters`) that a rule flagged or read is reported as advisory during
 preview and as mandatory at update.
 
-Stack facts for `iac-state`: the backend URL from PULUMI_BACKEND_URL (set by `pulumi login` or CI),
-the secrets provider from the stack file's `secretsprovider`, production from its `visio:environment`.
+Stack facts for `iac-state`: decided by `visio.stackfacts`, as for `visio plan` (the backend from
+PULUMI_BACKEND_URL, else Pulumi.yaml's `backend.url`; the stack file's `secretsprovider`; production
+from its `visio:environment`).
 
 Fail closed: a configuration that does not validate, or an evaluation that raises, is a mandatory
 violation of the policy concerned.
@@ -99,21 +100,10 @@ def _stack_file() -> tuple[str | None, dict[str, Any] | None, str | None]:
 
 
 def stack_facts(config: PolicyConfig) -> StackFacts:
+    from visio.stackfacts import stack_facts as decide
+
     name, doc, _problem = _stack_file()
-    production = config.production
-    provider: str | None = None
-    if doc is not None:
-        settings = doc.get("config")
-        environment = settings.get("visio:environment") if isinstance(settings, dict) else None
-        production = production or environment == "prod"
-        value = doc.get("secretsprovider")
-        provider = value if isinstance(value, str) else None
-    return StackFacts(
-        name=name or "(unknown)",
-        production=production,
-        backend_url=os.environ.get("PULUMI_BACKEND_URL") or None,
-        secrets_provider=provider,
-    )
+    return decide(name, doc, config.production)
 
 
 def initial_settings() -> dict[str, Any]:

@@ -3,7 +3,6 @@ real Helm library, every object checked against the Kubernetes schema, then the 
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,13 +12,14 @@ from policies.engine.config import PolicyConfig
 from policies.engine.evaluate import evaluate
 from policies.engine.model import Resource, StackFacts
 from policies.engine.report import Report
-from visio import PROJECT_ROOT
 from visio.config import Stack, load_stack
+from visio.config.loader import display
 from visio.config.yamlsafe import load_one, read_text
 from visio.errors import InputError
 from visio.mockrun import STACK_TYPE, Plan, PlannedResource, Secret, redact, run_program
 from visio.policyconfig import from_stack
 from visio.schema import UnknownKind, problems
+from visio.stackfacts import stack_facts as decide
 
 REDACTED = "[redacted]"
 
@@ -67,17 +67,9 @@ def _component_of(resource: PlannedResource, components: Mapping[str, PlannedRes
 
 
 def stack_facts(stack: Stack) -> StackFacts:
-    """Backend and secrets provider as `pulumi` would use them: PULUMI_BACKEND_URL, else Pulumi.yaml."""
-    backend = os.environ.get("PULUMI_BACKEND_URL")
-    if not backend:
-        project = load_one(read_text(PROJECT_ROOT / "Pulumi.yaml"), "Pulumi.yaml") or {}
-        backend = (project.get("backend") or {}).get("url")
-    return StackFacts(
-        name=stack.name,
-        production=stack.config.production,
-        backend_url=backend,
-        secrets_provider=stack.secrets_provider,
-    )
+    """The stack's facts as the pack decides them (`visio.stackfacts`), from the stack file as written."""
+    doc = load_one(read_text(stack.path, max_bytes=1024 * 1024), display(stack.path))
+    return decide(stack.name, doc if isinstance(doc, dict) else None, stack.config.production)
 
 
 def _reveal(value: Any) -> Any:
