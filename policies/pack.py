@@ -42,11 +42,11 @@ from pulumi_policy import (
 )
 from pydantic import ValidationError
 
-from policies.engine.adapters import UNKNOWN_TEXT, from_pulumi, reads_of, unknown_paths
+from policies.engine.adapters import from_pulumi
 from policies.engine.config import PolicyConfig
 from policies.engine.config_schema import pack_properties
 from policies.engine.evaluate import evaluate
-from policies.engine.model import Enforcement, Resource, ResourceRef, StackFacts
+from policies.engine.model import Enforcement, Resource, StackFacts
 from policies.engine.report import EXEMPTION_EXPIRED, Finding
 from policies.engine.rule import Rule
 
@@ -165,17 +165,6 @@ def describe(finding: Finding) -> str:
     return f"{finding.resource}: {where}{finding.message}" + (f" [{evidence}]" if evidence else "")
 
 
-def _touches(finding: Finding, paths: Sequence[str]) -> list[str]:
-    hit = [
-        p
-        for p in paths
-        if finding.path and (p == finding.path or p.startswith((f"{finding.path}.", f"{finding.path}[")))
-    ]
-    if not hit and (UNKNOWN_TEXT in finding.message or any(UNKNOWN_TEXT in v for v in finding.evidence.values())):
-        hit = list(paths)
-    return hit
-
-
 def _preview() -> bool:
     try:
         return bool(pulumi.runtime.is_dry_run())
@@ -183,40 +172,10 @@ def _preview() -> bool:
         return False  # not known to be a preview: values must be known, unknowns fail closed
 
 
-def report_findings(
-    findings: Sequence[Finding],
-    resources: Sequence[Resource],
-    report: Reporter,
-    urn_of: Callable[[Finding], str | None],
-) -> None:
-    preview = _preview()
-    covered: dict[int, set[str]] = {}
-    by_ref: dict[ResourceRef, Resource] = {}
-    for r in resources:
-        by_ref.setdefault(r.ref, r)
+def report_findings(findings: Sequence[Finding], report: Reporter, urn_of: Callable[[Finding], str | None]) -> None:
+    """Each finding at the level the engine gave it (unknown values: see `policies.engine.unknowns`)."""
     for f in findings:
-        resource = by_ref.get(f.resource)
-        unknown = unknown_paths(resource.body) if resource is not None else []
-        hit = _touches(f, unknown) if unknown else []
-        level = f.enforcement
-        message = describe(f)
-        if hit:
-            covered.setdefault(id(resource), set()).update(hit)
-            message += f" (value unknown at preview: {', '.join(hit)}; enforced at update)"
-            if preview:
-                level = "advisory"
-        report(message, urn_of(f), level)
-    # Unknown values a rule read without flagging them: it could not verify them.
-    for resource in resources:
-        reads = reads_of(resource)
-        if reads is None:
-            continue
-        for path in sorted(reads.paths - covered.get(id(resource), set())):
-            report(
-                f"{resource.ref}: {path}: value unknown at preview, not verified; enforced at update",
-                resource.urn,
-                "advisory" if preview else "mandatory",
-            )
+        report(describe(f), urn_of(f), f.enforcement)
 
 
 def _selected(resource: Resource, config: PolicyConfig, path: str) -> bool:
@@ -248,7 +207,7 @@ def _resource_validation(
         try:
             config = _own_exemptions(policy_config(args.get_config(), fallback), rule)
             resource = from_pulumi(args.resource_type, args.name, args.props, args.urn)
-            result = evaluate([resource], config, rules=[rule])
+            result = evaluate([resource], config, rules=[rule], preview=_preview())
         except Exception as exc:
             report(_failed(rule, exc), args.urn, "mandatory")
             return
@@ -258,7 +217,7 @@ def _resource_validation(
             for f in result.findings
             if f.rule != EXEMPTION_EXPIRED or _selected(resource, config, f.path)
         ]
-        report_findings(findings, [resource], report, lambda _f: args.urn)
+        report_findings(findings, report, lambda _f: args.urn)
 
     return validate
 
@@ -271,11 +230,11 @@ def _stack_validation(
         try:
             config = _own_exemptions(policy_config(args.get_config(), fallback), rule)
             resources = [from_pulumi(r.resource_type, r.name, r.props, r.urn) for r in args.resources]
-            result = evaluate(resources, config, stack=stack_facts(config), rules=[rule])
+            result = evaluate(resources, config, stack=stack_facts(config), rules=[rule], preview=_preview())
         except Exception as exc:
             report(_failed(rule, exc), None, "mandatory")
             return
-        report_findings(result.findings, resources, report, lambda f: f.urn)
+        report_findings(result.findings, report, lambda f: f.urn)
 
     return validate
 

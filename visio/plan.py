@@ -128,7 +128,8 @@ def plan_stack(name: str) -> StackPlan:
     plan = run_program(stack.name, stack_file=stack.path)
     unchecked = _schema_check(stack, plan)
     judged = plan.engine_resources()
-    report = evaluate(judged, policy, stack_facts(stack))
+    # An offline plan is a preview: a finding on a value unknown until update is advisory, naming it.
+    report = evaluate(judged, policy, stack_facts(stack), preview=True)
     objects = [redact_object(r.inputs) for r in plan.kubernetes_objects()]
     return StackPlan(stack=stack, plan=plan, objects=objects, report=report, policy=policy, judged=judged,
                      unchecked=unchecked)
