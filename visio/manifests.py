@@ -23,7 +23,7 @@ from policies.engine.adapters import from_kubernetes
 from policies.engine.model import Origin, Refused, Resource, ResourceRef
 from visio import schema
 from visio.config.loader import display, format_path
-from visio.config.yamlsafe import Leaves, load_all, load_one, read_text
+from visio.config.yamlsafe import Leaves, Position, load_all_positioned, load_one, read_text
 from visio.errors import InputError
 
 KUBERNETES_VERSION = "1.31"
@@ -138,15 +138,15 @@ def without_nulls(node: Any) -> Any:
     return node
 
 
-def _documents(path: Path, source: str, shared: Leaves | None = None) -> list[Any]:
+def _documents(path: Path, source: str, shared: Leaves | None = None) -> list[tuple[Any, Position | None]]:
     text = read_text(path, max_bytes=MAX_FILE_BYTES)
     try:
         if path.suffix == ".json":
             try:
-                return [json.loads(text)]
+                return [(json.loads(text), None)]
             except json.JSONDecodeError as exc:
                 raise InputError(f"{source}: invalid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-        return [doc for doc in load_all(text, source, shared) if doc is not None]
+        return [(doc, at) for doc, at in load_all_positioned(text, source, shared) if doc is not None]
     except RecursionError:
         raise InputError(f"{source}: nesting too deep to be a Kubernetes manifest") from None
     except MemoryError:
@@ -174,18 +174,29 @@ def _refusal(exc: InputError, doc: Any, item: int | None, origin: Origin) -> Ref
     return Refused(_ref(doc, item, origin), key, exc.problems[0] + _NOT_AUDITED, origin)
 
 
-def _read(docs: list[Any], file: str, where: str) -> Iterator[Found | Refused]:
+def _read(docs: list[tuple[Any, Position | None]], file: str, where: str) -> Iterator[Found | Refused]:
     """The objects of a file's (or a template's) documents, and the documents refused."""
     several = len(docs) > 1
-    for index, doc in enumerate(docs, start=1):
+    for index, (doc, position) in enumerate(docs, start=1):
         origin = Origin(file, index if several else None)
+        if position is not None:
+            origin = replace(origin, line=position.line, column=position.column)
         here = f"{where}: document {index}" if several else where
         try:
             for item, obj in objects_of(doc, here):
-                at = replace(origin, item=item)
+                at = _item_origin(origin, item, position)
                 yield _refusal(obj, doc, item, at) if isinstance(obj, Unusable) else Found(obj, str(at), at)
         except Unusable as exc:
             yield _refusal(exc, doc, None, origin)
+
+
+def _item_origin(origin: Origin, item: int | None, position: Position | None) -> Origin:
+    if item is None:
+        return origin
+    if position is not None and item < len(position.items):
+        line, column = position.items[item]
+        return replace(origin, item=item, line=line, column=column)
+    return replace(origin, item=item)
 
 
 def from_file(path: Path, shared: Leaves | None = None) -> list[Found | Refused]:
@@ -242,7 +253,7 @@ def from_chart(path: Path, values: dict[str, Any]) -> list[Found | Refused]:
     for template, docs in by_template.items():
         # Template names start with the chart's name; the file is under the chart's directory.
         file = f"{source}/{template.split('/', 1)[1]}" if "/" in template else source
-        for item in _read(docs, file, f"{source}: {template}"):
+        for item in _read([(doc, None) for doc in docs], file, f"{source}: {template}"):
             if isinstance(item, Found):
                 shown = str(item.origin).removeprefix(file)
                 item = Found(item.obj, f"chart {name}: {template}{shown}", item.origin)

@@ -34,4 +34,10 @@ RULE = Rule(
     id="pod-security",
     description="Pod specs meet the Pod Security Standards restricted profile (every baseline and restricted control)",
     check=check,
+    title="Pod Security Standards",
+    severity="high",
+    help=(
+        "Meet the control the finding names (baseline or restricted), or record an exemption with its "
+        "justification, approver and expiry."
+    ),
 )
