@@ -90,10 +90,10 @@ def _schema(obj: dict[str, Any], where: str, loc: tuple[str | int, ...]) -> None
         raise Unusable(where, (*loc, *path), reason.splitlines()[0])
 
 
-def _is_list(doc: dict[str, Any]) -> bool:
-    # kubectl's test: `kind: List`, or a typed `<Kind>List` holding `items`.
+def _is_list(doc: dict[str, Any], has_items: bool) -> bool:
+    # kubectl's test: `kind: List`, or a typed `<Kind>List` holding `items` (even a null one).
     kind: str = doc["kind"]
-    return kind == "List" or (kind.endswith("List") and "items" in doc)
+    return kind == "List" or (kind.endswith("List") and has_items)
 
 
 def objects_of(doc: Any, where: str) -> Iterator[tuple[int | None, dict[str, Any] | Unusable]]:
@@ -102,9 +102,10 @@ def objects_of(doc: Any, where: str) -> Iterator[tuple[int | None, dict[str, Any
     A null field is an unset field (Helm renders `key:` with no value for an unset value); a List is
     expanded, and the items of a typed `<Kind>List` take its apiVersion and kind when they omit them.
     """
+    has_items = isinstance(doc, dict) and "items" in doc
     doc = without_nulls(doc)
     _shape(doc, where)
-    if not _is_list(doc):
+    if not _is_list(doc, has_items):
         _schema(doc, where, ())
         yield None, doc
         return

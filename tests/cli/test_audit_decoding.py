@@ -67,7 +67,9 @@ def test_items_of_a_typed_list_take_its_kind(tmp_path: Path) -> None:
         "  - metadata: {name: analytics, namespace: apps}\n"
         "    spec: {type: ExternalName, externalName: eu.i.posthog.com}\n"
     )
-    result = audit("list.yaml", "--format", "json", cwd=tmp_path)
+    # A chart's list template with nothing to list renders `items:` alone: an empty list.
+    (tmp_path / "empty.yaml").write_text("apiVersion: batch/v1\nkind: CronJobList\nitems:\n")
+    result = audit("list.yaml", "empty.yaml", "--format", "json", cwd=tmp_path)
     findings = report(result)["findings"]
     assert {(f["rule"], f["resource"]["kind"], f["resource"]["name"]) for f in findings} >= {
         ("endpoint-sovereignty", "Service", "analytics")}
