@@ -1,7 +1,8 @@
 """The CrossGuard front end: one Pulumi policy per engine rule, each calling the shared engine.
 
-Configuration. Every policy takes the same pack-wide settings (`CONFIG_SCHEMA`); Pulumi hands each
-policy its own copy through `Configure`, read here with `args.get_config()`. With no configuration
+Configuration. Every policy takes the same pack-wide settings (`CONFIG_SCHEMA`, derived from the
+policy-config model); Pulumi hands each policy its own copy through `Configure`, read here with
+`args.get_config()`. With no configuration
 (a pack run outside `pulumi`), the initial configuration applies: derived from the stack file
 `stacks/Pulumi.<stack>.yaml` when PULUMI_STACK names one, else the engine's defaults.
 
@@ -11,8 +12,9 @@ advisory outside production), so an advisory finding is reported as advisory. A 
 preview (see `policies.engine.adapters`) that a rule flagged or read is reported as advisory during
 preview and as mandatory at update.
 
-Stack facts for `iac-state`: the backend URL from PULUMI_BACKEND_URL (set by `pulumi login` or CI),
-the secrets provider from the stack file's `secretsprovider`, production from its `visio:environment`.
+Stack facts for `iac-state`: decided by `visio.stackfacts`, as for `visio plan` (the backend from
+PULUMI_BACKEND_URL, else Pulumi.yaml's `backend.url`; the stack file's `secretsprovider`; production
+from its `visio:environment`).
 
 Fail closed: a configuration that does not validate, or an evaluation that raises, is a mandatory
 violation of the policy concerned.
@@ -40,45 +42,15 @@ from pulumi_policy import (
 )
 from pydantic import ValidationError
 
-from policies.engine.adapters import UNKNOWN_TEXT, from_pulumi, reads_of, unknown_paths
+from policies.engine.adapters import from_pulumi
 from policies.engine.config import PolicyConfig
+from policies.engine.config_schema import pack_properties
 from policies.engine.evaluate import evaluate
-from policies.engine.model import Enforcement, Resource, ResourceRef, StackFacts
+from policies.engine.model import Enforcement, Resource, StackFacts
 from policies.engine.report import EXEMPTION_EXPIRED, Finding
 from policies.engine.rule import Rule
 
-_STRINGS = {"type": "array", "items": {"type": "string"}}
-_SELECTOR = {
-    "type": "object",
-    "properties": {k: {"type": "string"} for k in ("kind", "name", "namespace")},
-    "additionalProperties": False,
-}
-CONFIG_SCHEMA = PolicyConfigSchema(
-    properties={
-        "profile": {"type": "string", "enum": ["secnumcloud", "eu-residency"]},
-        "allowedRegistries": _STRINGS,
-        "trustedDomains": _STRINGS,
-        "allowedRegions": _STRINGS,
-        "exemptions": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "rule": {"type": "string"},
-                    "resource": _SELECTOR,
-                    "paths": _STRINGS,
-                    "justification": {"type": "string", "minLength": 10},
-                    "approver": {"type": "string", "minLength": 3},
-                    "expiry": {"type": "string", "format": "date"},
-                },
-                "required": ["rule", "resource", "justification", "approver", "expiry"],
-                "additionalProperties": False,
-            },
-        },
-        "production": {"type": "boolean"},
-        "resolve": {"type": "boolean"},
-    }
-)
+CONFIG_SCHEMA = PolicyConfigSchema(properties=pack_properties(PolicyConfig))
 SETTINGS = tuple(CONFIG_SCHEMA.properties)
 
 
@@ -128,22 +100,10 @@ def _stack_file() -> tuple[str | None, dict[str, Any] | None, str | None]:
 
 
 def stack_facts(config: PolicyConfig) -> StackFacts:
-    name, doc, _problem = _stack_file()
-    production = config.production
-    provider: str | None = None
-    if doc is not None:
-        settings = doc.get("config")
-        environment = settings.get("visio:environment") if isinstance(settings, dict) else None
-        production = production or environment == "prod"
-        from visio.config.loader import secrets_provider
+    from visio.stackfacts import stack_facts as decide
 
-        provider = secrets_provider(doc)
-    return StackFacts(
-        name=name or "(unknown)",
-        production=production,
-        backend_url=os.environ.get("PULUMI_BACKEND_URL") or None,
-        secrets_provider=provider,
-    )
+    name, doc, _problem = _stack_file()
+    return decide(name, doc, config.production)
 
 
 def initial_settings() -> dict[str, Any]:
@@ -205,17 +165,6 @@ def describe(finding: Finding) -> str:
     return f"{finding.resource}: {where}{finding.message}" + (f" [{evidence}]" if evidence else "")
 
 
-def _touches(finding: Finding, paths: Sequence[str]) -> list[str]:
-    hit = [
-        p
-        for p in paths
-        if finding.path and (p == finding.path or p.startswith((f"{finding.path}.", f"{finding.path}[")))
-    ]
-    if not hit and (UNKNOWN_TEXT in finding.message or any(UNKNOWN_TEXT in v for v in finding.evidence.values())):
-        hit = list(paths)
-    return hit
-
-
 def _preview() -> bool:
     try:
         return bool(pulumi.runtime.is_dry_run())
@@ -223,40 +172,10 @@ def _preview() -> bool:
         return False  # not known to be a preview: values must be known, unknowns fail closed
 
 
-def report_findings(
-    findings: Sequence[Finding],
-    resources: Sequence[Resource],
-    report: Reporter,
-    urn_of: Callable[[Finding], str | None],
-) -> None:
-    preview = _preview()
-    covered: dict[int, set[str]] = {}
-    by_ref: dict[ResourceRef, Resource] = {}
-    for r in resources:
-        by_ref.setdefault(r.ref, r)
+def report_findings(findings: Sequence[Finding], report: Reporter, urn_of: Callable[[Finding], str | None]) -> None:
+    """Each finding at the level the engine gave it (unknown values: see `policies.engine.unknowns`)."""
     for f in findings:
-        resource = by_ref.get(f.resource)
-        unknown = unknown_paths(resource.body) if resource is not None else []
-        hit = _touches(f, unknown) if unknown else []
-        level = f.enforcement
-        message = describe(f)
-        if hit:
-            covered.setdefault(id(resource), set()).update(hit)
-            message += f" (value unknown at preview: {', '.join(hit)}; enforced at update)"
-            if preview:
-                level = "advisory"
-        report(message, urn_of(f), level)
-    # Unknown values a rule read without flagging them: it could not verify them.
-    for resource in resources:
-        reads = reads_of(resource)
-        if reads is None:
-            continue
-        for path in sorted(reads.paths - covered.get(id(resource), set())):
-            report(
-                f"{resource.ref}: {path}: value unknown at preview, not verified; enforced at update",
-                resource.urn,
-                "advisory" if preview else "mandatory",
-            )
+        report(describe(f), urn_of(f), f.enforcement)
 
 
 def _selected(resource: Resource, config: PolicyConfig, path: str) -> bool:
@@ -288,7 +207,7 @@ def _resource_validation(
         try:
             config = _own_exemptions(policy_config(args.get_config(), fallback), rule)
             resource = from_pulumi(args.resource_type, args.name, args.props, args.urn)
-            result = evaluate([resource], config, rules=[rule])
+            result = evaluate([resource], config, rules=[rule], preview=_preview())
         except Exception as exc:
             report(_failed(rule, exc), args.urn, "mandatory")
             return
@@ -298,7 +217,7 @@ def _resource_validation(
             for f in result.findings
             if f.rule != EXEMPTION_EXPIRED or _selected(resource, config, f.path)
         ]
-        report_findings(findings, [resource], report, lambda _f: args.urn)
+        report_findings(findings, report, lambda _f: args.urn)
 
     return validate
 
@@ -311,11 +230,11 @@ def _stack_validation(
         try:
             config = _own_exemptions(policy_config(args.get_config(), fallback), rule)
             resources = [from_pulumi(r.resource_type, r.name, r.props, r.urn) for r in args.resources]
-            result = evaluate(resources, config, stack=stack_facts(config), rules=[rule])
+            result = evaluate(resources, config, stack=stack_facts(config), rules=[rule], preview=_preview())
         except Exception as exc:
             report(_failed(rule, exc), None, "mandatory")
             return
-        report_findings(result.findings, resources, report, lambda f: f.urn)
+        report_findings(result.findings, report, lambda f: f.urn)
 
     return validate
 

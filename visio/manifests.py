@@ -2,9 +2,11 @@
 
 Manifests are YAML (multi-document) or JSON, `kind: List` expanded. A directory is read recursively
 for *.yaml, *.yml and *.json; a directory holding Chart.yaml is a Helm chart and is rendered with the
-real Helm library instead (its templates are not manifests). Every object must be one Kubernetes
-would accept (the 1.31 schemas, unknown fields refused); anything else is unusable input, reported as
-one line naming the file, the document and the key path.
+real Helm library instead (its templates are not manifests). Documents are read as the API server
+decodes them (a null field is unset, the items of a typed `<Kind>List` take its kind), then every
+object must be one Kubernetes would accept (the 1.31 schemas, unknown fields refused). A document
+that is not is refused: the audit reports it as a mandatory finding naming the file, the document and
+the key path, and judges the rest. Only input that leaves nothing to audit is an InputError.
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ import gc
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from policies.engine.adapters import from_kubernetes
-from policies.engine.model import Resource
+from policies.engine.model import Origin, Refused, Resource, ResourceRef
 from visio import schema
 from visio.config.loader import display, format_path
-from visio.config.yamlsafe import Leaves, load_all, load_one, read_text
+from visio.config.yamlsafe import Leaves, Position, load_all_positioned, load_one, read_text
 from visio.errors import InputError
 
 KUBERNETES_VERSION = "1.31"
@@ -34,31 +36,42 @@ class Found:
 
     obj: dict[str, Any]
     source: str
-    where: str  # for error lines: "<file>: document 2" or "<chart>: templates/x.yaml"
+    origin: Origin
 
 
-def _problem(where: str, loc: Sequence[str | int], reason: str) -> InputError:
-    key = format_path(tuple(loc))
-    return InputError(f"{where}: {key}: {reason}" if key else f"{where}: {reason}")
+@dataclass(frozen=True)
+class Collected:
+    """What an audit judges: the usable objects, and the documents that could not be used."""
+
+    resources: list[Resource]
+    refused: list[Refused]
+
+
+class Unusable(InputError):
+    """A document or object the API server would refuse: where, the key path, why."""
+
+    def __init__(self, where: str, loc: Sequence[str | int], reason: str) -> None:
+        self.key = format_path(tuple(loc))
+        super().__init__(f"{where}: {self.key}: {reason}" if self.key else f"{where}: {reason}")
 
 
 def _shape(obj: Any, where: str, loc: tuple[str | int, ...] = ()) -> None:
     """What every front end relies on before schema validation: kind, apiVersion, metadata."""
     if not isinstance(obj, dict):
-        raise _problem(where, loc, f"expected a Kubernetes object (a mapping), got {_type(obj)}")
+        raise Unusable(where, loc, f"expected a Kubernetes object (a mapping), got {_type(obj)}")
     for key in ("apiVersion", "kind"):
         value = obj.get(key)
         if value is None:
-            raise _problem(where, (*loc, key), "required key is missing")
+            raise Unusable(where, (*loc, key), "required key is missing")
         if not isinstance(value, str) or not value:
-            raise _problem(where, (*loc, key), f"must be a non-empty string, got {_type(value)}")
+            raise Unusable(where, (*loc, key), f"must be a non-empty string, got {_type(value)}")
     metadata = obj.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
-        raise _problem(where, (*loc, "metadata"), f"must be a mapping, got {_type(metadata)}")
+        raise Unusable(where, (*loc, "metadata"), f"must be a mapping, got {_type(metadata)}")
     for key in ("name", "namespace", "generateName"):
         value = (metadata or {}).get(key)
         if value is not None and not isinstance(value, str):
-            raise _problem(where, (*loc, "metadata", key), f"must be a string, got {_type(value)}")
+            raise Unusable(where, (*loc, "metadata", key), f"must be a string, got {_type(value)}")
 
 
 def _type(value: Any) -> str:
@@ -74,53 +87,126 @@ def _schema(obj: dict[str, Any], where: str, loc: tuple[str | int, ...]) -> None
         return  # custom resources: no schema offline, the rules still see them
     if found:
         path, reason = found[0]
-        raise _problem(where, (*loc, *path), reason.splitlines()[0])
+        raise Unusable(where, (*loc, *path), reason.splitlines()[0])
 
 
-def objects_of(doc: Any, where: str) -> Iterator[tuple[dict[str, Any], tuple[str | int, ...]]]:
-    """The objects of one document, a `kind: List` expanded, each checked."""
+def _is_list(doc: dict[str, Any], has_items: bool) -> bool:
+    # kubectl's test: `kind: List`, or a typed `<Kind>List` holding `items` (even a null one).
+    kind: str = doc["kind"]
+    return kind == "List" or (kind.endswith("List") and has_items)
+
+
+def objects_of(doc: Any, where: str) -> Iterator[tuple[int | None, dict[str, Any] | Unusable]]:
+    """(item index, object or why it is unusable) for one document, as the API server decodes it.
+
+    A null field is an unset field (Helm renders `key:` with no value for an unset value); a List is
+    expanded, and the items of a typed `<Kind>List` take its apiVersion and kind when they omit them.
+    """
+    has_items = isinstance(doc, dict) and "items" in doc
+    doc = without_nulls(doc)
     _shape(doc, where)
-    if doc["kind"] == "List" or (doc["kind"].endswith("List") and "items" in doc):
-        items = doc.get("items")
-        if items is None:
-            return
-        if not isinstance(items, list):
-            raise _problem(where, ("items",), f"must be a list, got {_type(items)}")
-        for i, item in enumerate(items):
+    if not _is_list(doc, has_items):
+        _schema(doc, where, ())
+        yield None, doc
+        return
+    items = doc.get("items", [])
+    if not isinstance(items, list):
+        raise Unusable(where, ("items",), f"must be a list, got {_type(items)}")
+    implied = {} if doc["kind"] == "List" else {"apiVersion": doc["apiVersion"], "kind": doc["kind"][: -len("List")]}
+    for i, item in enumerate(items):
+        if implied and isinstance(item, dict) and not implied.keys() <= item.keys():
+            item = {**implied, **item}
+        try:
             _shape(item, where, ("items", i))
             _schema(item, where, ("items", i))
-            yield item, ("items", i)
-        return
-    _schema(doc, where, ())
-    yield doc, ()
+        except Unusable as exc:
+            yield i, exc
+            continue
+        yield i, item
 
 
-def _documents(path: Path, source: str, shared: Leaves | None = None) -> list[Any]:
+def without_nulls(node: Any) -> Any:
+    """The document with every null mapping value left out; the same object when it holds none."""
+    if isinstance(node, dict):
+        if not any(v is None or isinstance(v, dict | list) for v in node.values()):
+            return node
+        cleaned = {k: without_nulls(v) for k, v in node.items() if v is not None}
+        same = len(cleaned) == len(node) and all(cleaned[k] is v for k, v in node.items())
+        return node if same else cleaned
+    if isinstance(node, list):
+        items = [without_nulls(v) for v in node]
+        return node if all(a is b for a, b in zip(items, node, strict=True)) else items
+    return node
+
+
+def _documents(path: Path, source: str, shared: Leaves | None = None) -> list[tuple[Any, Position | None]]:
     text = read_text(path, max_bytes=MAX_FILE_BYTES)
     try:
         if path.suffix == ".json":
             try:
-                return [json.loads(text)]
+                return [(json.loads(text), None)]
             except json.JSONDecodeError as exc:
                 raise InputError(f"{source}: invalid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-        return [doc for doc in load_all(text, source, shared) if doc is not None]
+        return [(doc, at) for doc, at in load_all_positioned(text, source, shared) if doc is not None]
     except RecursionError:
         raise InputError(f"{source}: nesting too deep to be a Kubernetes manifest") from None
     except MemoryError:
         raise InputError(f"{source}: too large to parse") from None
 
 
-def from_file(path: Path, shared: Leaves | None = None) -> list[Found]:
+def _ref(doc: Any, item: int | None, origin: Origin) -> ResourceRef:
+    """The object a refused document names, when it names one; else the document itself."""
+    if item is not None and isinstance(doc, dict) and isinstance(doc.get("items"), list):
+        doc = doc["items"][item]
+    if isinstance(doc, dict):
+        kind, metadata = doc.get("kind"), doc.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+        if isinstance(kind, str) and kind and isinstance(name, str) and name:
+            return ResourceRef(kind, name, namespace if isinstance(namespace, str) and namespace else None)
+    return ResourceRef("Document", str(origin))
+
+
+_NOT_AUDITED = "; not audited"
+
+
+def _refusal(exc: InputError, doc: Any, item: int | None, origin: Origin) -> Refused:
+    key = exc.key if isinstance(exc, Unusable) else ""
+    return Refused(_ref(doc, item, origin), key, exc.problems[0] + _NOT_AUDITED, origin)
+
+
+def _read(docs: list[tuple[Any, Position | None]], file: str, where: str) -> Iterator[Found | Refused]:
+    """The objects of a file's (or a template's) documents, and the documents refused."""
+    several = len(docs) > 1
+    for index, (doc, position) in enumerate(docs, start=1):
+        origin = Origin(file, index if several else None)
+        if position is not None:
+            origin = replace(origin, line=position.line, column=position.column)
+        here = f"{where}: document {index}" if several else where
+        try:
+            for item, obj in objects_of(doc, here):
+                at = _item_origin(origin, item, position)
+                yield _refusal(obj, doc, item, at) if isinstance(obj, Unusable) else Found(obj, str(at), at)
+        except Unusable as exc:
+            yield _refusal(exc, doc, None, origin)
+
+
+def _item_origin(origin: Origin, item: int | None, position: Position | None) -> Origin:
+    if item is None:
+        return origin
+    if position is not None and item < len(position.items):
+        line, column = position.items[item]
+        return replace(origin, item=item, line=line, column=column)
+    return replace(origin, item=item)
+
+
+def from_file(path: Path, shared: Leaves | None = None) -> list[Found | Refused]:
     source = display(path)
-    docs = _documents(path, source, shared)
-    found: list[Found] = []
-    for index, doc in enumerate(docs, start=1):
-        where = f"{source}: document {index}" if len(docs) > 1 else source
-        for obj, loc in objects_of(doc, where):
-            suffix = f"#{index}" if len(docs) > 1 else ""
-            at = f".{format_path(loc)}" if loc else ""
-            found.append(Found(obj, f"{source}{suffix}{at}", where))
-    return found
+    try:
+        docs = _documents(path, source, shared)
+    except InputError as exc:
+        return [Refused(ResourceRef("Document", source), "", exc.problems[0] + _NOT_AUDITED, Origin(source))]
+    return list(_read(docs, source, source))
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -156,18 +242,24 @@ def chart_name(path: Path) -> str:
     return name
 
 
-def from_chart(path: Path, values: dict[str, Any]) -> list[Found]:
+def from_chart(path: Path, values: dict[str, Any]) -> list[Found | Refused]:
     from visio.charts import render  # the Helm library loads only when a chart is audited
 
     name = chart_name(path)
     source = display(path)
-    found: list[Found] = []
+    by_template: dict[str, list[dict[str, Any]]] = {}
     for template, doc in render(path, values, release=name, namespace="default"):
-        where = f"{source}: {template}"
-        for obj, loc in objects_of(doc, where):
-            at = f".{format_path(loc)}" if loc else ""
-            found.append(Found(obj, f"chart {name}: {template}{at}", where))
-    return found
+        by_template.setdefault(template, []).append(doc)
+    read: list[Found | Refused] = []
+    for template, docs in by_template.items():
+        # Template names start with the chart's name; the file is under the chart's directory.
+        file = f"{source}/{template.split('/', 1)[1]}" if "/" in template else source
+        for item in _read([(doc, None) for doc in docs], file, f"{source}: {template}"):
+            if isinstance(item, Found):
+                shown = str(item.origin).removeprefix(file)
+                item = Found(item.obj, f"chart {name}: {template}{shown}", item.origin)
+            read.append(item)
+    return read
 
 
 def _walk(directory: Path) -> Iterator[Path]:
@@ -183,8 +275,12 @@ def _walk(directory: Path) -> Iterator[Path]:
         yield from (here / f for f in sorted(files) if f.endswith(SUFFIXES))
 
 
-def collect(paths: Sequence[Path], values_files: Sequence[Path] = ()) -> list[Resource]:
-    """Every object under the given paths, as engine resources; InputError on unusable input."""
+def collect(paths: Sequence[Path], values_files: Sequence[Path] = ()) -> Collected:
+    """Every object under the given paths, as engine resources, and the documents refused.
+
+    InputError when nothing is left to audit: a missing path, a chart that does not render, or only
+    unusable documents.
+    """
     # Parsing builds millions of acyclic objects that all stay alive; the cycle collector would
     # rescan them again and again as the heap grows, for nothing to free.
     paused = gc.isenabled()
@@ -196,12 +292,12 @@ def collect(paths: Sequence[Path], values_files: Sequence[Path] = ()) -> list[Re
             gc.enable()
 
 
-def _collect(paths: Sequence[Path], values_files: Sequence[Path]) -> list[Resource]:
+def _collect(paths: Sequence[Path], values_files: Sequence[Path]) -> Collected:
     values = load_values(values_files)
     # The engine only reads what it is given, so equal leaf mappings across files can be one object:
     # a large estate repeats its labels, env entries and resource requests thousands of times.
     shared: Leaves = {}
-    found: list[Found] = []
+    read: list[Found | Refused] = []
     problems: list[str] = []
     for path in paths:
         if not path.exists():
@@ -210,9 +306,14 @@ def _collect(paths: Sequence[Path], values_files: Sequence[Path]) -> list[Resour
         targets = list(_walk(path)) if path.is_dir() else [path]
         for target in targets:
             try:
-                found.extend(from_chart(target, values) if target.is_dir() else from_file(target, shared))
+                read.extend(from_chart(target, values) if target.is_dir() else from_file(target, shared))
             except InputError as exc:
                 problems.extend(exc.problems)
+    found = [f for f in read if isinstance(f, Found)]
+    refused = [r for r in read if isinstance(r, Refused)]
     if problems:
         raise InputError(*problems)
-    return [from_kubernetes(f.obj, f.source) for f in found]
+    if not found and refused:
+        # Nothing usable at all: the input itself is wrong, as one line per document.
+        raise InputError(*(r.message.removesuffix(_NOT_AUDITED) for r in refused))
+    return Collected([from_kubernetes(f.obj, f.source, f.origin) for f in found], refused)

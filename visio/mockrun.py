@@ -94,9 +94,11 @@ class PlannedResource:
 
     def to_engine_resource(self) -> EngineResource:
         """The resource as the policy engine sees it (secrets and unknowns redacted)."""
+        from policies.engine.adapters import plain
         from policies.engine.model import Resource as EngineResource
 
-        body = redact(dict(self.inputs))
+        # As the pack sees a preview: secrets hidden, unknowns the engine's sentinel (judged, not passed).
+        body: dict[str, Any] = plain(_for_engine(dict(self.inputs)))
         if self.is_kubernetes_object:
             meta = body.get("metadata") or {}
             kind, api_version = str(body.get("kind", "")), str(body.get("apiVersion", ""))
@@ -139,6 +141,20 @@ class Plan:
 
     def engine_resources(self) -> list[EngineResource]:
         return [r.to_engine_resource() for r in self.resources if r.type != STACK_TYPE]
+
+
+def _for_engine(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return "[secret]"
+    if value is UNKNOWN:
+        from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+        return UNKNOWN_STRING_VALUE
+    if isinstance(value, Mapping):
+        return {k: _for_engine(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_for_engine(v) for v in value]
+    return value
 
 
 def redact(value: Any) -> Any:

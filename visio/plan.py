@@ -3,7 +3,6 @@ real Helm library, every object checked against the Kubernetes schema, then the 
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,13 +12,14 @@ from policies.engine.config import PolicyConfig
 from policies.engine.evaluate import evaluate
 from policies.engine.model import Resource, StackFacts
 from policies.engine.report import Report
-from visio import PROJECT_ROOT
 from visio.config import Stack, load_stack
+from visio.config.loader import display
 from visio.config.yamlsafe import load_one, read_text
 from visio.errors import InputError
 from visio.mockrun import STACK_TYPE, Plan, PlannedResource, Secret, redact, run_program
 from visio.policyconfig import from_stack
 from visio.schema import UnknownKind, problems
+from visio.stackfacts import stack_facts as decide
 
 REDACTED = "[redacted]"
 
@@ -67,17 +67,9 @@ def _component_of(resource: PlannedResource, components: Mapping[str, PlannedRes
 
 
 def stack_facts(stack: Stack) -> StackFacts:
-    """Backend and secrets provider as `pulumi` would use them: PULUMI_BACKEND_URL, else Pulumi.yaml."""
-    backend = os.environ.get("PULUMI_BACKEND_URL")
-    if not backend:
-        project = load_one(read_text(PROJECT_ROOT / "Pulumi.yaml"), "Pulumi.yaml") or {}
-        backend = (project.get("backend") or {}).get("url")
-    return StackFacts(
-        name=stack.name,
-        production=stack.config.production,
-        backend_url=backend,
-        secrets_provider=stack.secrets_provider,
-    )
+    """The stack's facts as the pack decides them (`visio.stackfacts`), from the stack file as written."""
+    doc = load_one(read_text(stack.path, max_bytes=1024 * 1024), display(stack.path))
+    return decide(stack.name, doc if isinstance(doc, dict) else None, stack.config.production)
 
 
 def reveal(value: Any) -> Any:
@@ -91,14 +83,24 @@ def reveal(value: Any) -> Any:
     return value
 
 
+# kubectl's order: the type first, then metadata, then the body (spec, data, ...) as declared.
+_LEADING_KEYS = ("apiVersion", "kind", "metadata")
+
+
 def redact_object(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """Pulumi secrets and every value of a Kubernetes Secret replaced, whatever marked them."""
+    """Pulumi secrets and every value of a Kubernetes Secret replaced, whatever marked them.
+
+    A Secret's `data` and `stringData` keep their keys (reviewers see what the Secret holds, and the
+    object stays valid) even when the whole mapping is a Pulumi secret.
+    """
     out: dict[str, Any] = redact(dict(obj))
     if out.get("kind") == "Secret":
         for field in ("data", "stringData"):
-            if isinstance(out.get(field), Mapping):
-                out[field] = dict.fromkeys(out[field], REDACTED)
-    return out
+            value = _reveal(obj.get(field))
+            if isinstance(value, Mapping):
+                out[field] = dict.fromkeys(value, REDACTED)
+    leading = {key: out[key] for key in _LEADING_KEYS if key in out}
+    return {**leading, **{k: v for k, v in out.items() if k not in leading}}
 
 
 def _schema_check(stack: Stack, plan: Plan) -> list[str]:
@@ -127,7 +129,8 @@ def plan_stack(name: str) -> StackPlan:
     plan = run_program(stack.name, stack_file=stack.path)
     unchecked = _schema_check(stack, plan)
     judged = plan.engine_resources()
-    report = evaluate(judged, policy, stack_facts(stack))
+    # An offline plan is a preview: a finding on a value unknown until update is advisory, naming it.
+    report = evaluate(judged, policy, stack_facts(stack), preview=True)
     objects = [redact_object(r.inputs) for r in plan.kubernetes_objects()]
     return StackPlan(stack=stack, plan=plan, objects=objects, report=report, policy=policy, judged=judged,
                      unchecked=unchecked)

@@ -79,6 +79,7 @@ def from_stack(stack: Stack) -> PolicyConfig:
         allowedRegions=[cfg.cluster.region],
         exemptions=exemptions,
         production=cfg.production,
+        kubernetesVersion=cfg.cluster.kubernetesVersion,
     )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from policies.engine.model import Resource
+from policies.engine.model import Origin, Resource
 from policies.engine.podspec import key_path
 
 UNKNOWN_TEXT = "<unknown at preview>"
@@ -177,7 +177,7 @@ def _text(value: Any, default: str) -> str:
     return value if isinstance(value, str) and not isinstance(value, Unknown) and value else default
 
 
-def from_kubernetes(obj: Mapping[str, Any], source: str | None = None) -> Resource:
+def from_kubernetes(obj: Mapping[str, Any], source: str | None = None, origin: Origin | None = None) -> Resource:
     """A plain Kubernetes manifest (already checked to be a mapping)."""
     metadata = obj.get("metadata")
     metadata = metadata if isinstance(metadata, Mapping) else {}
@@ -189,6 +189,7 @@ def from_kubernetes(obj: Mapping[str, Any], source: str | None = None) -> Resour
         namespace=namespace if isinstance(namespace, str) and namespace else None,
         body=obj,
         source=source,
+        origin=origin,
     )
 
 

@@ -52,6 +52,8 @@ class PolicyConfig(BaseModel):
     enforcement: dict[str, Level] = {}
     # Follow DNS (CNAME chains, A/AAAA) for hostnames; off means offline tables only.
     resolve: bool = False
+    # The cluster's Kubernetes version ("1.31"): which Pod Security controls apply. Unset, the latest.
+    kubernetesVersion: str | None = Field(default=None, pattern=r"^1\.[0-9]{1,2}$")
     # Today's date for exemption expiry; fixed by tests and reports, defaults to the clock.
     today: dt.date | None = None
 

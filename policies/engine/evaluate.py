@@ -6,12 +6,14 @@ import datetime as dt
 import gc
 from collections.abc import Iterable, Sequence
 
+from policies.engine.adapters import reads_of
 from policies.engine.config import PolicyConfig
 from policies.engine.exemptions import Exemptions
-from policies.engine.model import Enforcement, Resource, ResourceRef, StackFacts, Violation
+from policies.engine.model import Enforcement, Refused, Resource, ResourceRef, StackFacts, Violation
 from policies.engine.podspec import forget_containers
-from policies.engine.report import EXEMPTION_EXPIRED, RULE_ERROR, Finding, Report
-from policies.engine.rule import Context, Rule
+from policies.engine.report import ENGINE_RULES, EXEMPTION_EXPIRED, RULE_ERROR, UNUSABLE_INPUT, Finding, Report
+from policies.engine.rule import Context, ResourceCheck, Rule
+from policies.engine.unknowns import Watch, settle
 
 
 def _error_text(rule: Rule, exc: BaseException) -> str:
@@ -48,7 +50,7 @@ class _Collector:
         resource: Resource | None = None,
     ) -> None:
         exemption = None
-        if rule not in (RULE_ERROR, EXEMPTION_EXPIRED):
+        if rule not in ENGINE_RULES:
             exemption = self.exemptions.find(rule, ref, violation.path)
         finding = Finding(
             rule=rule,
@@ -60,8 +62,21 @@ class _Collector:
             source=resource.source if resource else None,
             urn=resource.urn if resource else None,
             exempted_by=exemption,
+            origin=resource.origin if resource else None,
         )
         (self.exempted if exemption else self.findings).append(finding)
+
+    def refused(self, item: Refused) -> None:
+        finding = Finding(
+            rule=UNUSABLE_INPUT,
+            enforcement="mandatory",
+            resource=item.ref,
+            path=item.path,
+            message=item.message,
+            source=str(item.origin) if item.origin else None,
+            origin=item.origin,
+        )
+        self.findings.append(finding)
 
     def rule_error(self, rule: Rule, ref: ResourceRef, exc: Exception, resource: Resource | None) -> None:
         evidence = {"rule": rule.id, "error": type(exc).__name__}
@@ -69,44 +84,90 @@ class _Collector:
 
 
 def _run_resource_rules(
-    rules: Iterable[tuple[Rule, Enforcement]], resources: Sequence[Resource], ctx: Context, out: _Collector
+    rules: Iterable[tuple[Rule, Enforcement]],
+    resources: Sequence[Resource],
+    ctx: Context,
+    out: _Collector,
+    preview: bool,
 ) -> None:
-    checks = [(rule.id, rule.check, rule, level) for rule, level in rules if rule.check is not None]
+    checks: list[tuple[str, ResourceCheck, Rule, Enforcement]] = [
+        (rule.id, rule.check, rule, level) for rule, level in rules if rule.check is not None]
     for resource in resources:
+        if reads_of(resource) is None:
+            _plain_rules(checks, resource, ctx, out)
+            continue
         for rule_id, check, rule, level in checks:
+            watch = Watch.start(resource)
             try:
                 violations = list(check(resource, ctx))
                 if not all(isinstance(v, Violation) for v in violations):
                     raise TypeError("the rule returned something other than violations")
             except Exception as exc:  # fail closed: a crashing rule is a mandatory finding
+                watch.stop()
                 out.rule_error(rule, resource.ref, exc, resource)
                 continue
-            if violations:
+            read = watch.stop()
+            if violations or read:
                 ref = resource.ref
-                for v in violations:
-                    out.add(rule_id, level, ref, v, resource)
+                for found_level, v in settle(violations, level, watch.unknown, read, preview):
+                    out.add(rule_id, found_level, ref, v, resource)
+
+
+def _plain_rules(
+    checks: Sequence[tuple[str, ResourceCheck, Rule, Enforcement]], resource: Resource, ctx: Context, out: _Collector
+) -> None:
+    """The rules over a resource that holds no unknown value (every resource but a preview's)."""
+    for rule_id, check, rule, level in checks:
+        try:
+            violations = list(check(resource, ctx))
+            if not all(isinstance(v, Violation) for v in violations):
+                raise TypeError("the rule returned something other than violations")
+        except Exception as exc:  # fail closed: a crashing rule is a mandatory finding
+            out.rule_error(rule, resource.ref, exc, resource)
+            continue
+        if violations:
+            ref = resource.ref
+            for v in violations:
+                out.add(rule_id, level, ref, v, resource)
 
 
 def _run_stack_rules(
-    rules: Iterable[tuple[Rule, Enforcement]], resources: Sequence[Resource], ctx: Context, out: _Collector
+    rules: Iterable[tuple[Rule, Enforcement]],
+    resources: Sequence[Resource],
+    ctx: Context,
+    out: _Collector,
+    preview: bool,
 ) -> None:
-    by_ref: dict[ResourceRef, Resource] | None = None
+    by_ref: dict[ResourceRef, Resource] = {}
+    for r in resources:
+        by_ref.setdefault(r.ref, r)
     for rule, level in rules:
         if rule.check_stack is None:
             continue
+        watches = [Watch.start(r) for r in resources if reads_of(r) is not None]
         try:
             results = list(rule.check_stack(resources, ctx))
             if not all(isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Violation)
                        for item in results):
                 raise TypeError("the rule returned something other than (resource, violation) pairs")
         except Exception as exc:
+            for w in watches:
+                w.stop()
             out.rule_error(rule, _stack_ref(ctx.stack), exc, None)
             continue
-        if results and by_ref is None:
-            by_ref = {r.ref: r for r in resources}
+        read = {id(w.resource): (w, w.stop()) for w in watches}
+        grouped: dict[ResourceRef, list[Violation]] = {}
         for ref, v in results:
-            target = ref if ref is not None else _stack_ref(ctx.stack)
-            out.add(rule.id, level, target, v, by_ref.get(target) if by_ref else None)
+            grouped.setdefault(ref if ref is not None else _stack_ref(ctx.stack), []).append(v)
+        for target, violations in grouped.items():
+            resource = by_ref.get(target)
+            watch, paths = read.pop(id(resource), (None, set())) if resource is not None else (None, set())
+            unknown = watch.unknown if watch is not None else []
+            for found_level, v in settle(violations, level, unknown, paths, preview):
+                out.add(rule.id, found_level, target, v, resource)
+        for watch, paths in read.values():
+            for found_level, v in settle((), level, watch.unknown, paths, preview):
+                out.add(rule.id, found_level, watch.resource.ref, v, watch.resource)
 
 
 def evaluate(
@@ -114,13 +175,19 @@ def evaluate(
     config: PolicyConfig,
     stack: StackFacts | None = None,
     rules: Sequence[Rule] | None = None,
+    refused: Sequence[Refused] = (),
+    preview: bool = False,
 ) -> Report:
+    """Every rule over every resource; each refused document is a mandatory finding (fail closed).
+
+    `preview`: values unknown until update may be present (see `policies.engine.unknowns`).
+    """
     # The rules allocate little that could form a cycle, while a large estate keeps millions of
     # objects alive that the cycle collector would rescan on every pass: pause it for the evaluation.
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _evaluate(resources, config, stack, rules)
+        return _evaluate(resources, config, stack, rules, refused, preview)
     finally:
         if paused:
             gc.enable()
@@ -131,6 +198,8 @@ def _evaluate(
     config: PolicyConfig,
     stack: StackFacts | None,
     rules: Sequence[Rule] | None,
+    refused: Sequence[Refused],
+    preview: bool,
 ) -> Report:
     if rules is None:
         from policies.rules import ALL_RULES
@@ -140,6 +209,8 @@ def _evaluate(
     ctx = Context(config=config, stack=stack)
     exemptions = Exemptions(config.exemptions, config.today or dt.date.today())
     out = _Collector(exemptions)
+    for item in refused:
+        out.refused(item)
 
     active: list[tuple[Rule, Enforcement]] = []
     for rule in rules:
@@ -151,8 +222,8 @@ def _evaluate(
         if level is not None:
             active.append((rule, level))
 
-    _run_resource_rules(active, resources, ctx, out)
-    _run_stack_rules(active, resources, ctx, out)
+    _run_resource_rules(active, resources, ctx, out, preview)
+    _run_stack_rules(active, resources, ctx, out, preview)
 
     for index, e in exemptions.expired:
         sel = e.resource

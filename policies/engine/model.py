@@ -21,6 +21,35 @@ class ResourceRef:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where an object was read: its file, document (1-based, in files of several) and position.
+
+    Reports point code-scanning UIs and reviewers here, so it is kept apart from display text.
+    """
+
+    file: str
+    document: int | None = None
+    # Index in the `items` of a List document.
+    item: int | None = None
+    # 1-based line and column of the object's first key, when the format gives them.
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        doc = f"#{self.document}" if self.document is not None else ""
+        item = f".items[{self.item}]" if self.item is not None else ""
+        return f"{self.file}{doc}{item}"
+
+    def to_dict(self) -> dict[str, str | int]:
+        out: dict[str, str | int] = {"file": self.file}
+        for key in ("document", "item", "line", "column"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True)
 class Resource:
     """One object under evaluation, whatever front end found it.
 
@@ -39,6 +68,7 @@ class Resource:
     urn: str | None = None
     # Where it came from, for reports: "manifests/app.yaml#3", "chart media", "component visio:media:Media".
     source: str | None = None
+    origin: Origin | None = None
 
     @property
     def ref(self) -> ResourceRef:
@@ -52,6 +82,16 @@ class Violation:
     path: str
     message: str
     evidence: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A document that could not be audited (unparsable, or an object the API server would refuse)."""
+
+    ref: ResourceRef
+    path: str
+    message: str
+    origin: Origin | None = None
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,21 @@ def pod_specs(resource: Resource) -> Iterator[tuple[str, Mapping[str, Any]]]:
         yield ".".join(keys), spec
 
 
+def pod_templates(
+    resource: Resource,
+) -> Iterator[tuple[str, Mapping[str, Any], tuple[str, Mapping[str, Any]] | None]]:
+    """(field path prefix, pod spec, (path, pod metadata) when set) for each pod the resource carries."""
+    keys = CARRIERS.get(resource.kind)
+    if keys is None:
+        return
+    spec = mapping_at(resource.body, keys)
+    if spec is None:
+        return
+    meta_keys = (*keys[:-1], "metadata")
+    metadata = mapping_at(resource.body, meta_keys)
+    yield ".".join(keys), spec, (".".join(meta_keys), metadata) if metadata is not None else None
+
+
 def list_at(node: Mapping[str, Any], key: str, path: str) -> list[Any]:
     value = node.get(key)
     if value is None:

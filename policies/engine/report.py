@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policies.engine.config import Exemption
-from policies.engine.model import Enforcement, ResourceRef
+from policies.engine.model import Enforcement, Origin, ResourceRef
 
 # Findings the engine itself raises, never exemptable.
 RULE_ERROR = "rule-error"
 EXEMPTION_EXPIRED = "exemption-expired"
+# A document that could not be audited is non-compliant until it can be.
+UNUSABLE_INPUT = "unusable-input"
+ENGINE_RULES = frozenset({RULE_ERROR, EXEMPTION_EXPIRED, UNUSABLE_INPUT})
 
 
 @dataclass(slots=True)
@@ -25,6 +28,7 @@ class Finding:
     source: str | None = None
     urn: str | None = None
     exempted_by: Exemption | None = None
+    origin: Origin | None = None
 
     def sort_key(self) -> tuple[str, str, str, str, str, str]:
         r = self.resource
@@ -45,6 +49,8 @@ class Finding:
         }
         if self.source is not None:
             out["source"] = self.source
+        if self.origin is not None:
+            out["origin"] = self.origin.to_dict()
         if self.urn is not None:
             out["urn"] = self.urn
         if self.exempted_by is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from policies.engine.model import Enforcement, Resource, ResourceRef, StackFacts, Violation
 
@@ -20,6 +20,7 @@ class Context:
     stack: StackFacts | None = None
 
 
+Severity = Literal["critical", "high", "medium", "low"]
 ResourceCheck = Callable[[Resource, Context], Iterable[Violation]]
 # A stack check sees every resource at once (e.g. "each namespace has a default-deny egress policy").
 StackCheck = Callable[[Sequence[Resource], Context], Iterable[tuple[ResourceRef | None, Violation]]]
@@ -33,3 +34,7 @@ class Rule:
     check_stack: StackCheck | None = None
     # Enforcement when the policy config does not override it; may depend on the stack (production).
     enforcement: Callable[[Context], Enforcement] = lambda _ctx: "mandatory"
+    # For reports: a short title, how severe a finding is, and what to do about it.
+    title: str = ""
+    severity: Severity = "medium"
+    help: str = ""

@@ -13,7 +13,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import idna
 
@@ -198,7 +198,10 @@ def canonicalize(raw: str) -> Endpoint:
     rest = text[match.end() :] if match else text
     if scheme in SPECIAL_SCHEMES:
         # WHATWG: any run of `/` and `\\` after a special scheme introduces the authority.
-        return _from_authority(rest.replace("\\", "/").lstrip("/"), raw, scheme)
+        endpoint = _from_authority(rest.replace("\\", "/").lstrip("/"), raw, scheme)
+        if scheme != "file":
+            _same_for_rfc3986_clients(endpoint, text, raw)
+        return endpoint
     if scheme and (rest.startswith("//") or scheme in OPAQUE_SCHEMES):
         return _from_authority(rest[2:] if rest.startswith("//") else rest, raw, scheme)
     text = _PATH.split(text, maxsplit=1)[0]
@@ -206,6 +209,31 @@ def canonicalize(raw: str) -> Endpoint:
         return canonical_host(text, raw)  # bare IPv6
     host, port, notes = _split_authority(text, raw)
     return canonical_host(host, raw, port, None, notes)
+
+
+def _same_for_rfc3986_clients(endpoint: Endpoint, text: str, raw: str) -> None:
+    """Refuse a URL an RFC 3986 client (Python's urllib, curl) would send to another host.
+
+    Browsers, Node and urllib3 follow WHATWG; urllib, requests' callers of urlsplit and many others follow
+    RFC 3986. Both kinds run in the platform, so a host they disagree on is no host at all.
+    """
+    try:
+        host = urlsplit(text).hostname
+    except ValueError:
+        host = None
+    if host is None:
+        raise EndpointSyntaxError(f"{raw!r}: RFC 3986 parsers find no host where WHATWG parsers find "
+                                  f"{endpoint.host!r}")
+    if ":" in host:
+        host = host.split("%", 1)[0]  # an IPv6 zone (`%25eth0`) is no part of the address
+    if "%" in host:
+        raise EndpointSyntaxError(f"{raw!r}: percent-encoded host: WHATWG parsers decode it, RFC 3986 ones do not")
+    try:
+        other = canonical_host(f"[{host}]" if ":" in host else host, raw).host
+    except EndpointSyntaxError:
+        other = host
+    if other != endpoint.host:
+        raise EndpointSyntaxError(f"{raw!r}: WHATWG parsers connect to {endpoint.host!r}, RFC 3986 ones to {other!r}")
 
 
 def _from_authority(rest: str, raw: str, scheme: str) -> Endpoint:

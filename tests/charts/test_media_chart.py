@@ -120,6 +120,17 @@ def test_livekit_pod_takes_node_ip_and_secrets_from_the_environment(name: str) -
 
 
 @pytest.mark.parametrize("name", STACKS)
+def test_livekit_liveness_does_not_depend_on_redis(name: str) -> None:
+    # LiveKit's HTTP endpoint answers from the routing bus: an HTTP liveness check would restart every
+    # SFU at once, mid-call, when the single Redis fails. Liveness is the TCP listener; readiness may
+    # follow Redis (an unready SFU takes no new rooms but keeps its calls).
+    sfu = deployment(name, "livekit")["spec"]["template"]["spec"]["containers"][0]
+    assert sfu["livenessProbe"]["tcpSocket"] == {"port": "http"}
+    assert not sfu["livenessProbe"].keys() & {"httpGet", "exec", "grpc"}
+    assert "httpGet" in sfu["readinessProbe"]
+
+
+@pytest.mark.parametrize("name", STACKS)
 def test_host_network_only_on_sfu_and_turn_with_drain_time(name: str) -> None:
     objs = list(objects(name))
     host = {o["metadata"]["name"] for o in objs

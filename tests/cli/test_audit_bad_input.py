@@ -3,6 +3,7 @@ in bounded memory, never a traceback. Runs the installed CLI as a user would."""
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -123,9 +124,19 @@ def test_missing_path(tmp_path: Path) -> None:
          "port-string"],
 )
 def test_wrong_field_types_in_manifest(tmp_path: Path, text: str, fragments: tuple[str, ...]) -> None:
+    # Alone, the document leaves nothing to audit: unusable input.
+    write(tmp_path / "alone" / "app.yaml", text)
+    assert_one_error(*audit("alone", cwd=tmp_path), "alone/app.yaml", *fragments)
+    # Beside a usable one, it is a mandatory finding naming the file, the document and the key path.
     write(tmp_path / "m" / "app.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n---\n" + text)
-    line = assert_one_error(*audit("m", cwd=tmp_path), "m/app.yaml", "document 2", *fragments)
-    assert "fine" not in line
+    result, elapsed = audit("m", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout and elapsed < TIME_LIMIT
+    refused = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "unusable-input"]
+    assert len(refused) == 1, refused
+    for fragment in ("m/app.yaml", "document 2", *fragments):
+        assert fragment in refused[0]["message"], refused[0]["message"]
+    assert refused[0]["enforcement"] == "mandatory" and refused[0]["origin"]["document"] == 2
 
 
 def test_invalid_json_manifest(tmp_path: Path) -> None:

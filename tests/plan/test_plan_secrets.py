@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from visio.commands.plan import _as_json, _as_text, _target, _write_manifests
 from visio.console import out
 from visio.mockrun import walk_secrets
-from visio.plan import StackPlan, plan_stack
+from visio.plan import StackPlan, _reveal, plan_stack
 from visio.report import html, junit, sarif
+from visio.schema import UnknownKind, problems
 
 STACKS = ["interieur-prod", "dev"]
 
@@ -50,3 +52,28 @@ def test_generated_secrets_never_appear_in_any_output(stack: str, tmp_path: Path
     for name, text in outputs.items():
         leaked = [s[:4] + "…" for s in secrets if s in text]
         assert not leaked, f"{name} shows generated secrets {leaked}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_written_secrets_keep_their_keys_and_every_object_validates(stack: str, tmp_path: Path) -> None:
+    p = plan_stack(stack)
+    version = p.stack.config.cluster.kubernetesVersion
+    _write_manifests([p], tmp_path)
+    written = [obj for f in sorted(tmp_path.rglob("*.yaml")) for obj in yaml.safe_load_all(f.read_text()) if obj]
+    assert len(written) == len(p.plan.kubernetes_objects())
+    keys = {(o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in written if o["kind"] == "Secret"}
+    secrets = [r for r in p.plan.kubernetes_objects() if r.inputs.get("kind") == "Secret"]
+    assert secrets, "the stack writes Secrets"
+    for r in secrets:
+        source = _reveal(r.inputs)
+        obj = keys[(source["metadata"].get("namespace"), source["metadata"]["name"])]
+        for field in ("data", "stringData"):
+            if field in source:
+                assert list(obj[field]) == list(source[field]), (obj["metadata"], field)
+                assert set(obj[field].values()) == {"[redacted]"}
+    for obj in written:
+        assert list(obj)[:3] == ["apiVersion", "kind", "metadata"], obj["metadata"]
+        try:
+            assert problems(obj, version) == [], obj["metadata"]
+        except UnknownKind:
+            continue  # custom resources (cert-manager): no schema offline

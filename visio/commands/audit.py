@@ -39,16 +39,18 @@ def audit(
         bool, typer.Option("--resolve", help="Follow DNS for hostnames (otherwise offline tables only).")
     ] = False,
 ) -> None:
-    """Audit manifests and charts; exit 1 on mandatory findings, 2 on unusable input."""
+    """Audit manifests and charts; exit 1 on mandatory findings (an unusable document is one), 2 when
+    nothing can be audited."""
     reports = parse_reports(report_files or [])
     config = load_policy_config(policy_config) if policy_config is not None else PolicyConfig()
     # Offline unless asked on the command line, whatever a shared policy file says.
     config = config.with_overrides(resolve=resolve)
-    resources = collect(paths, values or [])
+    collected = collect(paths, values or [])
+    resources = collected.resources
     if not resources:
         raise InputError(f"{', '.join(map(str, paths))}: no Kubernetes objects found")
-    report = evaluate(resources, config)
-    count = len(resources)
+    report = evaluate(resources, config, refused=collected.refused)
+    count = len(resources) + len(collected.refused)
     target = Target(name=", ".join(map(str, paths)), report=report, uri=str(paths[0]), resources=count)
     emit(
         [target],

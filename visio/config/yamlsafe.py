@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,27 @@ def _build(loader: _CLoader, node: yaml.Node, seen: set[int], shared: Leaves | N
     raise _Unusual
 
 
-def _fast_parse(text: str, shared: Leaves | None = None) -> list[Any] | None:
+@dataclass(frozen=True)
+class Position:
+    """Where a document's object starts (1-based), and each entry of its top-level `items` list."""
+
+    line: int
+    column: int
+    items: tuple[tuple[int, int], ...] = ()
+
+
+def _position(node: yaml.Node) -> Position:
+    items: tuple[tuple[int, int], ...] = ()
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == "items" and isinstance(value, yaml.SequenceNode):
+                items = tuple((n.start_mark.line + 1, n.start_mark.column + 1) for n in value.value)
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1, items)
+
+
+def _fast_parse(
+    text: str, shared: Leaves | None = None, positions: list[Position] | None = None
+) -> list[Any] | None:
     """The documents, or None when one needs PyYAML's constructor. Syntax errors propagate."""
     loader = _CLoader(text)
     try:
@@ -126,6 +147,8 @@ def _fast_parse(text: str, shared: Leaves | None = None) -> list[Any] | None:
             if node is None:
                 break
             docs.append(_build(loader, node, set(), shared))
+            if positions is not None:
+                positions.append(_position(node))
         return docs
     except (_Unusual, RecursionError):
         return None
@@ -175,14 +198,18 @@ def _error(path: Path | str, exc: yaml.YAMLError) -> InputError:
     return InputError(f"{path}: invalid YAML: {where}{problem}")
 
 
-def _parse(text: str, source: Path | str, shared: Leaves | None = None) -> list[Any]:
+def _parse(
+    text: str, source: Path | str, shared: Leaves | None = None, positions: list[Position] | None = None
+) -> list[Any]:
     try:
-        fast = _fast_parse(text, shared)
+        fast = _fast_parse(text, shared, positions)
         if fast is not None:
             return fast
         docs = list(yaml.load_all(text, Loader=_CLoader))
         if any(_shares_nodes(doc) for doc in docs):
             docs = list(yaml.load_all(text, Loader=_Loader))  # raises at the first alias, with its line
+        if positions is not None:
+            positions[:] = [_position(node) for node in yaml.compose_all(text, Loader=_CLoader)]
     except yaml.YAMLError as exc:
         raise _error(source, exc) from None
     except RecursionError:
@@ -195,6 +222,17 @@ def load_all(text: str, source: Path | str, shared: Leaves | None = None) -> Ite
     requests) come out as one object, remembered in `shared` across calls: only for callers that never
     modify what they read."""
     yield from _parse(text, source, shared)
+
+
+def load_all_positioned(
+    text: str, source: Path | str, shared: Leaves | None = None
+) -> list[tuple[Any, Position | None]]:
+    """Every document with where it starts (see `load_all` for `shared`)."""
+    positions: list[Position] = []
+    docs = _parse(text, source, shared, positions)
+    if len(positions) != len(docs):
+        return [(doc, None) for doc in docs]
+    return list(zip(docs, positions, strict=True))
 
 
 def load_one(text: str, source: Path | str) -> Any:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import jinja2
 
-from visio.report.target import Target, rule_descriptions
+from visio.report.target import Target, catalog, location
 
 PLACEMENTS = ("internal", "trusted", "FR", "EU", "non-EU", "unknown")
 
@@ -29,5 +29,6 @@ def render(targets: Sequence[Target], title: str = "Visio sovereignty report", g
         generated=(generated or dt.date.today()).isoformat(),
         targets=list(zip(targets, placements, strict=True)),
         placements=PLACEMENTS,
-        rules=rule_descriptions(),
+        rules=catalog(),
+        location=location,
     )

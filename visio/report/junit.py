@@ -10,13 +10,15 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from policies.engine.report import Finding
-from visio.report.target import Target, rule_ids
+from visio.report.target import Target, catalog, location
 
 
 def _line(finding: Finding) -> str:
     evidence = ", ".join(f"{k}={v}" for k, v in finding.evidence.items())
     tail = f" [{evidence}]" if evidence else ""
-    return f"{finding.enforcement}: {finding.resource}: {finding.path or '-'}: {finding.message}{tail}"
+    at = location(finding)
+    where = f" ({at})" if at else ""
+    return f"{finding.enforcement}: {finding.resource}{where}: {finding.path or '-'}: {finding.message}{tail}"
 
 
 def render(targets: Sequence[Target]) -> str:
@@ -25,18 +27,25 @@ def render(targets: Sequence[Target]) -> str:
     for target in targets:
         suite = ET.SubElement(root, "testsuite", name=target.name)
         suite_failures = 0
-        ids = rule_ids()
+        infos = catalog()
+        ids = list(infos)
         for rule in ids:
+            info = infos[rule]
             case = ET.SubElement(suite, "testcase", classname=f"visio.{target.name}", name=rule)
+            properties = ET.SubElement(case, "properties")
+            for name, value in (("title", info.title), ("severity", info.severity), ("help", info.help),
+                                ("helpUri", info.help_uri)):
+                ET.SubElement(properties, "property", name=name, value=value)
             mandatory = [f for f in target.report.findings if f.rule == rule and f.enforcement == "mandatory"]
             others = [f for f in target.report.findings if f.rule == rule and f.enforcement != "mandatory"]
             exempted = [f for f in target.report.exempted if f.rule == rule]
             if mandatory:
                 suite_failures += 1
                 failure = ET.SubElement(
-                    case, "failure", message=f"{len(mandatory)} mandatory finding(s)", type="mandatory"
+                    case, "failure", message=f"{len(mandatory)} mandatory finding(s), {info.severity}: {info.title}",
+                    type="mandatory",
                 )
-                failure.text = "\n".join(_line(f) for f in mandatory)
+                failure.text = "\n".join([*(_line(f) for f in mandatory), f"{info.help} ({info.help_uri})"])
             notes = [_line(f) for f in others] + [
                 f"exempted by {f.exempted_by.approver if f.exempted_by else '?'}: {_line(f)}" for f in exempted
             ]

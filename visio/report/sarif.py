@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from policies.engine.report import Finding, exemption_to_dict
-from visio.report.target import Target, rule_descriptions
+from visio.report.target import INFORMATION_URI, RuleInfo, Target, catalog
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
@@ -20,12 +20,17 @@ SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sar
 def _result(target: Target, finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     r = finding.resource
     qualified = "/".join(p for p in (target.name, r.namespace, r.kind, r.name) if p)
-    uri = finding.source if finding.source and "/" in finding.source and " " not in finding.source else target.uri
+    origin = finding.origin
     location: dict[str, Any] = {
         "logicalLocations": [{"name": r.name, "fullyQualifiedName": qualified, "kind": "resource"}]
     }
-    if uri:
-        location["physicalLocation"] = {"artifactLocation": {"uri": uri.split("#")[0]}}
+    if origin is not None:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": origin.file}}
+        if origin.line is not None:
+            physical["region"] = {"startLine": origin.line, "startColumn": origin.column or 1}
+        location["physicalLocation"] = physical
+    elif target.uri:
+        location["physicalLocation"] = {"artifactLocation": {"uri": target.uri}}
     fingerprint = hashlib.sha256(f"{qualified}|{finding.rule}|{finding.path}".encode()).hexdigest()
     result: dict[str, Any] = {
         "ruleId": finding.rule,
@@ -50,24 +55,33 @@ def _result(target: Target, finding: Finding, rule_index: dict[str, int]) -> dic
     return result
 
 
+def _rule(info: RuleInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "name": info.title,
+        "shortDescription": {"text": info.title},
+        "fullDescription": {"text": info.description},
+        "help": {"text": info.help, "markdown": f"{info.help} [{info.title}]({info.help_uri})"},
+        "helpUri": info.help_uri,
+        "properties": {"security-severity": info.security_severity, "tags": ["security", "sovereignty"]},
+    }
+
+
 def as_dict(targets: Sequence[Target]) -> dict[str, Any]:
-    described = rule_descriptions()
+    described = catalog()
     rule_index = {rule_id: i for i, rule_id in enumerate(described)}
     results = [
         _result(target, finding, rule_index)
         for target in targets
         for finding in [*target.report.findings, *target.report.exempted]
     ]
-    rules = [
-        {"id": rule_id, "name": rule_id, "shortDescription": {"text": text}, "fullDescription": {"text": text}}
-        for rule_id, text in described.items()
-    ]
+    rules = [_rule(info) for info in described.values()]
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "visio", "informationUri": "https://visio.numerique.gouv.fr",
+                "tool": {"driver": {"name": "visio", "informationUri": INFORMATION_URI,
                                     "rules": rules}},
                 "results": results,
                 "columnKind": "unicodeCodePoints",

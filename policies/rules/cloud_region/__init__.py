@@ -93,4 +93,7 @@ RULE = Rule(
     id="cloud-region",
     description="Cloud resources stay in allowed regions and, under secnumcloud, with EU operators",
     check=check,
+    title="Cloud region and operator",
+    severity="critical",
+    help="Create the resource in an allowed region, with a provider under EU/EEA law when the profile is secnumcloud.",
 )

@@ -119,4 +119,10 @@ RULE = Rule(
     id="egress-policy",
     description="Every namespace denies egress by default; no egress rule reaches outside the EU",
     check_stack=check_stack,
+    title="Default-deny egress",
+    severity="high",
+    help=(
+        "Add a NetworkPolicy with an empty podSelector and policyTypes [Egress] to each namespace, and allow "
+        "only the destinations the workload needs."
+    ),
 )

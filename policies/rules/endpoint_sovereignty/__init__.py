@@ -71,4 +71,10 @@ RULE = Rule(
     "operated by companies under EU/EEA law",
     check=check,
     enforcement=lambda _ctx: "mandatory",
+    title="Endpoint sovereignty",
+    severity="critical",
+    help=(
+        "Point the value at a service located in the EU/EEA and, under secnumcloud, operated under EU/EEA law "
+        "(a self-hosted or sovereign provider)."
+    ),
 )

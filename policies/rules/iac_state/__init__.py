@@ -122,4 +122,10 @@ RULE = Rule(
     id="iac-state",
     description="Pulumi state and secrets encryption stay on self-managed, EU-controlled services",
     check_stack=check_stack,
+    title="Infrastructure state and secrets",
+    severity="critical",
+    help=(
+        "Keep Pulumi state on a self-managed or EU-controlled backend and encrypt secrets with a passphrase "
+        "or an EU-controlled key manager."
+    ),
 )

@@ -44,4 +44,7 @@ RULE = Rule(
     description="Container images are pinned by digest (mandatory in production)",
     check=check,
     enforcement=enforcement,
+    title="Images pinned by digest",
+    severity="medium",
+    help="Reference the image as registry/repository@sha256:<digest> so what runs is what was reviewed.",
 )

@@ -44,4 +44,7 @@ RULE = Rule(
     id="image-registry",
     description="Container images come only from the stack's allowed (sovereign) registries",
     check=check,
+    title="Sovereign image registry",
+    severity="high",
+    help="Mirror the image into an allowed registry and reference it from there.",
 )

@@ -127,4 +127,10 @@ RULE = Rule(
     id="implicit-endpoint",
     description="No component falls back to a non-EU service because an override is missing",
     check_stack=check_stack,
+    title="Implicit foreign default",
+    severity="high",
+    help=(
+        "Set the override the component needs (for example rtc.stun_servers, STT_PROVIDER, WHISPERX_BASE_URL, "
+        "LLM_BASE_URL) to a self-hosted or sovereign service."
+    ),
 )

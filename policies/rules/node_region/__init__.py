@@ -89,4 +89,7 @@ RULE = Rule(
     id="node-region",
     description="Pods are scheduled, and nodes run, only in allowed regions",
     check=check,
+    title="Node region",
+    severity="high",
+    help="Select only nodes in an allowed region, or label the nodes with an allowed region.",
 )

@@ -91,4 +91,7 @@ RULE = Rule(
     id="plaintext-secret",
     description="Credentials are kept in Secrets, never in clear in pod specs or ConfigMaps",
     check=check,
+    title="Credentials in clear",
+    severity="high",
+    help="Move the credential into a Secret and reference it with secretKeyRef or envFrom.",
 )

@@ -104,4 +104,7 @@ RULE = Rule(
     id="tls-required",
     description="Ingress, TURN offered to clients and OIDC URLs use TLS",
     check=check,
+    title="TLS everywhere",
+    severity="high",
+    help="Serve the host with a TLS certificate, offer TURN over TLS, and use https:// for OIDC.",
 )
