@@ -56,7 +56,7 @@ case "$job" in
     exec .venv/bin/visio plan --all --out out/plan
     ;;
   test)
-    apt_install coturn dnsmasq-base redis-server redis-tools openssl iproute2
+    apt_install coturn dnsmasq-base redis-server redis-tools openssl iproute2 rsync
     # The real control plane and engine (tools/): built on first use into a cache outside the tree.
     scripts/build-tools.sh >/dev/null
     export VISIO_REQUIRE_SERVERS=1
