@@ -96,7 +96,7 @@ def redact_object(obj: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = redact(dict(obj))
     if out.get("kind") == "Secret":
         for field in ("data", "stringData"):
-            value = _reveal(obj.get(field))
+            value = reveal(obj.get(field))
             if isinstance(value, Mapping):
                 out[field] = dict.fromkeys(value, REDACTED)
     leading = {key: out[key] for key in _LEADING_KEYS if key in out}

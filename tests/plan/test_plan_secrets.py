@@ -11,7 +11,7 @@ import yaml
 from visio.commands.plan import _as_json, _as_text, _target, _write_manifests
 from visio.console import out
 from visio.mockrun import walk_secrets
-from visio.plan import StackPlan, _reveal, plan_stack
+from visio.plan import StackPlan, plan_stack, reveal
 from visio.report import html, junit, sarif
 from visio.schema import UnknownKind, problems
 
@@ -65,7 +65,7 @@ def test_written_secrets_keep_their_keys_and_every_object_validates(stack: str, 
     secrets = [r for r in p.plan.kubernetes_objects() if r.inputs.get("kind") == "Secret"]
     assert secrets, "the stack writes Secrets"
     for r in secrets:
-        source = _reveal(r.inputs)
+        source = reveal(r.inputs)
         obj = keys[(source["metadata"].get("namespace"), source["metadata"]["name"])]
         for field in ("data", "stringData"):
             if field in source:
