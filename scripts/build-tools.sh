@@ -105,6 +105,8 @@ build_group() {
   fi
   rm -rf "$out" && mv "$tmp" "$out"
   echo "built $group in $((SECONDS - start)) s" >&2
+  # Earlier pins of this group are not kept: a Kubernetes build alone is over 300 MB.
+  find "$cache_root/groups" -maxdepth 1 -name "$group-*" ! -path "$out" -exec rm -rf {} +
 }
 
 all_hash=""
