@@ -10,8 +10,8 @@ one line naming the file, the document and the key path.
 from __future__ import annotations
 
 import gc
-import json
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 from policies.engine.adapters import from_kubernetes
 from policies.engine.model import Resource
 from visio import schema
+from visio.config.jsonsafe import load_json
 from visio.config.loader import display, format_path
 from visio.config.yamlsafe import Leaves, load_all, load_one, read_text
 from visio.errors import InputError
@@ -27,6 +28,10 @@ from visio.errors import InputError
 KUBERNETES_VERSION = "1.31"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml", ".json")
+# What the API server accepts for a kind (a DNS-1035 label in any case) and an apiVersion's parts.
+_KIND = re.compile(r"[A-Za-z](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?")
+_VERSION = re.compile(r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?")
+_GROUP = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
 
 @dataclass(frozen=True)
 class Found:
@@ -52,6 +57,11 @@ def _shape(obj: Any, where: str, loc: tuple[str | int, ...] = ()) -> None:
             raise _problem(where, (*loc, key), "required key is missing")
         if not isinstance(value, str) or not value:
             raise _problem(where, (*loc, key), f"must be a non-empty string, got {_type(value)}")
+    if not _KIND.fullmatch(obj["kind"]):
+        raise _problem(where, (*loc, "kind"), "not a Kubernetes kind (letters, digits and '-', at most 63)")
+    group, _, version = obj["apiVersion"].rpartition("/")
+    if len(group) > 253 or not _VERSION.fullmatch(version) or (group and not _GROUP.fullmatch(group)):
+        raise _problem(where, (*loc, "apiVersion"), "not a Kubernetes apiVersion (`group/version` or `version`)")
     metadata = obj.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise _problem(where, (*loc, "metadata"), f"must be a mapping, got {_type(metadata)}")
@@ -99,10 +109,7 @@ def _documents(path: Path, source: str, shared: Leaves | None = None) -> list[An
     text = read_text(path, max_bytes=MAX_FILE_BYTES)
     try:
         if path.suffix == ".json":
-            try:
-                return [json.loads(text)]
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{source}: invalid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+            return [load_json(text, source)]
         return [doc for doc in load_all(text, source, shared) if doc is not None]
     except RecursionError:
         raise InputError(f"{source}: nesting too deep to be a Kubernetes manifest") from None

@@ -52,8 +52,6 @@ class PolicyConfig(BaseModel):
     enforcement: dict[str, Level] = {}
     # Follow DNS (CNAME chains, A/AAAA) for hostnames; off means offline tables only.
     resolve: bool = False
-    # Today's date for exemption expiry; fixed by tests and reports, defaults to the clock.
-    today: dt.date | None = None
 
     def with_overrides(self, **changes: Any) -> PolicyConfig:
         return self.model_copy(update=changes)

@@ -10,6 +10,7 @@ from policies.engine.config import PolicyConfig
 from policies.engine.exemptions import Exemptions
 from policies.engine.model import Enforcement, Resource, ResourceRef, StackFacts, Violation
 from policies.engine.podspec import forget_containers
+from policies.engine.redact import redact
 from policies.engine.report import EXEMPTION_EXPIRED, RULE_ERROR, Finding, Report
 from policies.engine.rule import Context, Rule
 
@@ -55,8 +56,8 @@ class _Collector:
             enforcement=level,
             resource=ref,
             path=violation.path,
-            message=violation.message,
-            evidence=violation.evidence,
+            message=redact(violation.message),
+            evidence={k: redact(v) if isinstance(v, str) else v for k, v in violation.evidence.items()},
             source=resource.source if resource else None,
             urn=resource.urn if resource else None,
             exempted_by=exemption,
@@ -114,13 +115,17 @@ def evaluate(
     config: PolicyConfig,
     stack: StackFacts | None = None,
     rules: Sequence[Rule] | None = None,
+    today: dt.date | None = None,
 ) -> Report:
+    """The report of `rules` (all of them by default) over `resources`; exemptions expire by the clock,
+    or by `today` where a test or a replay fixes the date (never a configuration key: an exemption's
+    expiry must not be movable by whoever writes the policy file)."""
     # The rules allocate little that could form a cycle, while a large estate keeps millions of
     # objects alive that the cycle collector would rescan on every pass: pause it for the evaluation.
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _evaluate(resources, config, stack, rules)
+        return _evaluate(resources, config, stack, rules, today or dt.date.today())
     finally:
         if paused:
             gc.enable()
@@ -131,6 +136,7 @@ def _evaluate(
     config: PolicyConfig,
     stack: StackFacts | None,
     rules: Sequence[Rule] | None,
+    today: dt.date,
 ) -> Report:
     if rules is None:
         from policies.rules import ALL_RULES
@@ -138,7 +144,7 @@ def _evaluate(
         rules = ALL_RULES
     forget_containers()
     ctx = Context(config=config, stack=stack)
-    exemptions = Exemptions(config.exemptions, config.today or dt.date.today())
+    exemptions = Exemptions(config.exemptions, today)
     out = _Collector(exemptions)
 
     active: list[tuple[Rule, Enforcement]] = []

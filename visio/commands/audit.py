@@ -57,6 +57,7 @@ def audit(
         as_json=lambda: json_report.render(report, resources=count),
         as_text=lambda: text_report.render(report, out, resources=count),
         reports=reports,
+        inputs=[*paths, *(values or []), *([policy_config] if policy_config else [])],
     )
     if report.mandatory:
         raise typer.Exit(1)
