@@ -24,6 +24,7 @@ from visio.config.jsonsafe import load_json
 from visio.config.loader import display, format_path
 from visio.config.yamlsafe import Leaves, load_all, load_one, read_text
 from visio.errors import InputError
+from visio.isolated import DEFAULT_LIMITS, Limits, render_manifests
 
 KUBERNETES_VERSION = "1.31"
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -163,13 +164,15 @@ def chart_name(path: Path) -> str:
     return name
 
 
-def from_chart(path: Path, values: dict[str, Any]) -> list[Found]:
-    from visio.charts import render  # the Helm library loads only when a chart is audited
+def from_chart(path: Path, values: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> list[Found]:
+    from visio.charts import objects
 
     name = chart_name(path)
     source = display(path)
     found: list[Found] = []
-    for template, doc in render(path, values, release=name, namespace="default"):
+    # A chart to audit is someone else's code: it runs in a child process, within limits.
+    manifests = render_manifests(path, values, release=name, namespace="default", limits=limits)
+    for template, doc in objects(path, manifests):
         where = f"{source}: {template}"
         for obj, loc in objects_of(doc, where):
             at = f".{format_path(loc)}" if loc else ""
@@ -190,20 +193,22 @@ def _walk(directory: Path) -> Iterator[Path]:
         yield from (here / f for f in sorted(files) if f.endswith(SUFFIXES))
 
 
-def collect(paths: Sequence[Path], values_files: Sequence[Path] = ()) -> list[Resource]:
+def collect(
+    paths: Sequence[Path], values_files: Sequence[Path] = (), limits: Limits = DEFAULT_LIMITS
+) -> list[Resource]:
     """Every object under the given paths, as engine resources; InputError on unusable input."""
     # Parsing builds millions of acyclic objects that all stay alive; the cycle collector would
     # rescan them again and again as the heap grows, for nothing to free.
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _collect(paths, values_files)
+        return _collect(paths, values_files, limits)
     finally:
         if paused:
             gc.enable()
 
 
-def _collect(paths: Sequence[Path], values_files: Sequence[Path]) -> list[Resource]:
+def _collect(paths: Sequence[Path], values_files: Sequence[Path], limits: Limits) -> list[Resource]:
     values = load_values(values_files)
     # The engine only reads what it is given, so equal leaf mappings across files can be one object:
     # a large estate repeats its labels, env entries and resource requests thousands of times.
@@ -217,7 +222,7 @@ def _collect(paths: Sequence[Path], values_files: Sequence[Path]) -> list[Resour
         targets = list(_walk(path)) if path.is_dir() else [path]
         for target in targets:
             try:
-                found.extend(from_chart(target, values) if target.is_dir() else from_file(target, shared))
+                found.extend(from_chart(target, values, limits) if target.is_dir() else from_file(target, shared))
             except InputError as exc:
                 problems.extend(exc.problems)
     if problems:

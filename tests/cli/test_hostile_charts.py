@@ -115,3 +115,29 @@ def test_subchart_violation_names_the_key_under_the_subchart(tmp_path: Path) -> 
     chart(tmp_path / "c" / "charts" / "db", {"type": "object", "properties": {"port": {"type": "integer"}}}, "db")
     write(tmp_path / "v.yaml", "db: {port: high}\n")
     assert_one_error(*audit("c", "-f", "v.yaml", cwd=tmp_path), "c: values: db.port: got string, want integer")
+
+
+@pytest.mark.parametrize(
+    ("template", "limit", "fragment"),
+    [
+        ('{{- $s := "xxxxxxxxxxxxxxxx" }}{{- range until 40 }}{{- $s = print $s $s }}{{- end }}{{ len $s }}\n',
+         ("--render-memory", "2560"), "2560 MiB of memory"),
+        ("{{- range until 2000000000 }}a{{ end }}\n", ("--render-memory", "2560"), "2560 MiB of memory"),
+        ("{{- range until 30000000 }}{{ range until 100 }}{{ end }}{{ end }}\n", ("--render-timeout", "2"), "2 s"),
+    ],
+    ids=["string-doubling", "huge-range", "endless-loop"],
+)
+def test_chart_that_exhausts_the_renderer_is_stopped(tmp_path: Path, template: str, limit: tuple[str, str],
+                                                     fragment: str) -> None:
+    root = chart(tmp_path / "c")
+    write(root / "templates" / "bomb.yaml", template)
+    assert_one_error(*audit("c", *limit, cwd=tmp_path), "c: chart could not be rendered within limits", fragment)
+
+
+def test_include_recursion_is_one_short_line(tmp_path: Path) -> None:
+    root = chart(tmp_path / "c")
+    write(root / "templates" / "bomb.yaml", '{{- define "x" }}{{ include "x" . }}{{ include "x" . }}{{ end }}'
+          '{{ include "x" . }}\n')
+    line = assert_one_error(*audit("c", cwd=tmp_path), "c: template: thirdparty/templates/bomb.yaml",
+                            "nested reference")
+    assert len(line) < 1000

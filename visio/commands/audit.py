@@ -11,6 +11,7 @@ from policies.engine.config import PolicyConfig
 from policies.engine.evaluate import evaluate
 from visio.console import out
 from visio.errors import InputError
+from visio.isolated import DEFAULT_MEMORY_MIB, DEFAULT_SECONDS, Limits
 from visio.manifests import collect
 from visio.policyconfig import load_policy_config
 from visio.report import json as json_report
@@ -38,13 +39,19 @@ def audit(
     resolve: Annotated[
         bool, typer.Option("--resolve", help="Follow DNS for hostnames (otherwise offline tables only).")
     ] = False,
+    render_timeout: Annotated[
+        float, typer.Option("--render-timeout", min=1, help="Seconds a chart may take to render.")
+    ] = DEFAULT_SECONDS,
+    render_memory: Annotated[
+        int, typer.Option("--render-memory", min=2560, help="Address space (MiB) a chart's renderer may use.")
+    ] = DEFAULT_MEMORY_MIB,
 ) -> None:
     """Audit manifests and charts; exit 1 on mandatory findings, 2 on unusable input."""
     reports = parse_reports(report_files or [])
     config = load_policy_config(policy_config) if policy_config is not None else PolicyConfig()
     # Offline unless asked on the command line, whatever a shared policy file says.
     config = config.with_overrides(resolve=resolve)
-    resources = collect(paths, values or [])
+    resources = collect(paths, values or [], Limits(render_timeout, render_memory))
     if not resources:
         raise InputError(f"{', '.join(map(str, paths))}: no Kubernetes objects found")
     report = evaluate(resources, config)
