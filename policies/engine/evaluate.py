@@ -157,6 +157,12 @@ def _evaluate(
         if level is not None:
             active.append((rule, level))
 
+    for rule, _level in active:
+        if rule.prepare is not None:
+            try:
+                rule.prepare(resources, ctx)
+            except Exception as exc:  # fail closed, as a crashing check does
+                out.rule_error(rule, _stack_ref(stack), exc, None)
     _run_resource_rules(active, resources, ctx, out)
     _run_stack_rules(active, resources, ctx, out)
 
