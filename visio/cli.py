@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 
 import typer
 
-from visio.errors import InputError
+from visio.errors import InputError, redact
+
+# Exit codes every command keeps: 0 clean, 1 findings (or drift), 2 unusable input, 3 a crash, so a
+# pipeline never mistakes a crash for a verdict.
+EXIT_INPUT = 2
+EXIT_CRASH = 3
 
 app = typer.Typer(
     name="visio",
     help="Sovereign Visio platform: stacks, offline plans and sovereignty audits.\n\n"
-    "Exit codes: 0 clean, 1 mandatory findings (or drift), 2 unusable input.",
+    "Exit codes: 0 clean, 1 mandatory findings (or drift), 2 unusable input, 3 internal error "
+    "(rerun with --debug for the traceback).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -30,10 +37,34 @@ def _load_commands() -> None:
 _load_commands()
 
 
-def main() -> None:
+def _crash_line(exc: BaseException) -> str:
+    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return f"error: internal error ({redact(what)}); rerun with --debug for the traceback"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    # `--debug` is accepted anywhere before `--`, so it can be added to any failing command line.
+    end = args.index("--") if "--" in args else len(args)
+    debug = "--debug" in args[:end]
+    if debug:
+        args = [a for i, a in enumerate(args) if i >= end or a != "--debug"]
+    # Names and values come from untrusted input: never let one that cannot be encoded kill the output.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
-        app(standalone_mode=True)
+        app(args=args, prog_name="visio", standalone_mode=True)
     except InputError as exc:
         for line in exc.problems:
-            print(f"error: {line}", file=sys.stderr)
-        sys.exit(2)
+            print(f"error: {redact(line)}", file=sys.stderr)
+        sys.exit(EXIT_INPUT)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        if debug:
+            traceback.print_exc()
+        print(_crash_line(exc), file=sys.stderr)
+        sys.exit(EXIT_CRASH)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from policies.engine.config import PolicyConfig
 from policies.engine.model import Resource
+from policies.engine.redact import redact
 from policies.rules.endpoint_sovereignty.fields import endpoint_fields
 from policies.sovereignty import EndpointSyntaxError, judge_for
 from visio.report.target import EndpointPlacement
@@ -27,11 +28,12 @@ def placements(resources: Sequence[Resource], config: PolicyConfig) -> list[Endp
                 try:
                     verdict = judge.judge(hit.raw)
                 except EndpointSyntaxError:
+                    shown = redact(hit.raw)
                     found.setdefault((hit.raw, where), EndpointPlacement(
-                        hit.raw, hit.raw, "unknown", None, None, None, where))
+                        shown, shown, "unknown", None, None, None, where))
                     continue
                 found.setdefault((verdict.endpoint, where), EndpointPlacement(
-                    value=hit.raw, host=verdict.endpoint, placement=verdict.placement, country=verdict.country,
+                    value=redact(hit.raw), host=verdict.endpoint, placement=verdict.placement, country=verdict.country,
                     operator=verdict.operator, jurisdiction=verdict.jurisdiction, resource=where,
                 ))
     return sorted(found.values(), key=lambda e: (e.placement, e.host, e.resource))

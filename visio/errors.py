@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from policies.engine.redact import redact
+
+__all__ = ["InputError", "redact"]
+
 
 class InputError(Exception):
     """Unusable input: bad configuration, unreadable file, wrong field type.

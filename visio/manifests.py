@@ -12,8 +12,8 @@ the key path, and judges the rest. Only input that leaves nothing to audit is an
 from __future__ import annotations
 
 import gc
-import json
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,13 +22,19 @@ from typing import Any
 from policies.engine.adapters import from_kubernetes
 from policies.engine.model import Origin, Refused, Resource, ResourceRef
 from visio import schema
+from visio.config.jsonsafe import load_json
 from visio.config.loader import display, format_path
 from visio.config.yamlsafe import Leaves, Position, load_all_positioned, load_one, read_text
 from visio.errors import InputError
+from visio.isolated import DEFAULT_LIMITS, Limits, render_manifests
 
 KUBERNETES_VERSION = "1.31"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml", ".json")
+# What the API server accepts for a kind (a DNS-1035 label in any case) and an apiVersion's parts.
+_KIND = re.compile(r"[A-Za-z](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?")
+_VERSION = re.compile(r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?")
+_GROUP = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
 
 @dataclass(frozen=True)
 class Found:
@@ -65,6 +71,11 @@ def _shape(obj: Any, where: str, loc: tuple[str | int, ...] = ()) -> None:
             raise Unusable(where, (*loc, key), "required key is missing")
         if not isinstance(value, str) or not value:
             raise Unusable(where, (*loc, key), f"must be a non-empty string, got {_type(value)}")
+    if not _KIND.fullmatch(obj["kind"]):
+        raise Unusable(where, (*loc, "kind"), "not a Kubernetes kind (letters, digits and '-', at most 63)")
+    group, _, version = obj["apiVersion"].rpartition("/")
+    if len(group) > 253 or not _VERSION.fullmatch(version) or (group and not _GROUP.fullmatch(group)):
+        raise Unusable(where, (*loc, "apiVersion"), "not a Kubernetes apiVersion (`group/version` or `version`)")
     metadata = obj.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise Unusable(where, (*loc, "metadata"), f"must be a mapping, got {_type(metadata)}")
@@ -125,28 +136,34 @@ def objects_of(doc: Any, where: str) -> Iterator[tuple[int | None, dict[str, Any
         yield i, item
 
 
-def without_nulls(node: Any) -> Any:
-    """The document with every null mapping value left out; the same object when it holds none."""
+def without_nulls(node: Any, depth: int = 0) -> Any:
+    """The document with every null mapping value left out; the same object when it holds none.
+
+    Below NULLS_DEPTH the document is left as it is: no Kubernetes field nests that deep, and the
+    schema check reports such a document as too deep to validate, naming the field.
+    """
+    if depth > NULLS_DEPTH:
+        return node
     if isinstance(node, dict):
         if not any(v is None or isinstance(v, dict | list) for v in node.values()):
             return node
-        cleaned = {k: without_nulls(v) for k, v in node.items() if v is not None}
+        cleaned = {k: without_nulls(v, depth + 1) for k, v in node.items() if v is not None}
         same = len(cleaned) == len(node) and all(cleaned[k] is v for k, v in node.items())
         return node if same else cleaned
     if isinstance(node, list):
-        items = [without_nulls(v) for v in node]
+        items = [without_nulls(v, depth + 1) for v in node]
         return node if all(a is b for a, b in zip(items, node, strict=True)) else items
     return node
+
+
+NULLS_DEPTH = 100
 
 
 def _documents(path: Path, source: str, shared: Leaves | None = None) -> list[tuple[Any, Position | None]]:
     text = read_text(path, max_bytes=MAX_FILE_BYTES)
     try:
         if path.suffix == ".json":
-            try:
-                return [(json.loads(text), None)]
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{source}: invalid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+            return [(load_json(text, source), None)]
         return [(doc, at) for doc, at in load_all_positioned(text, source, shared) if doc is not None]
     except RecursionError:
         raise InputError(f"{source}: nesting too deep to be a Kubernetes manifest") from None
@@ -242,13 +259,15 @@ def chart_name(path: Path) -> str:
     return name
 
 
-def from_chart(path: Path, values: dict[str, Any]) -> list[Found | Refused]:
-    from visio.charts import render  # the Helm library loads only when a chart is audited
+def from_chart(path: Path, values: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> list[Found | Refused]:
+    from visio.charts import objects  # the Helm library loads only when a chart is audited
 
     name = chart_name(path)
     source = display(path)
     by_template: dict[str, list[dict[str, Any]]] = {}
-    for template, doc in render(path, values, release=name, namespace="default"):
+    # A chart to audit is someone else's code: it renders in a child process, within limits.
+    manifests = render_manifests(path, values, release=name, namespace="default", limits=limits)
+    for template, doc in objects(path, manifests):
         by_template.setdefault(template, []).append(doc)
     read: list[Found | Refused] = []
     for template, docs in by_template.items():
@@ -275,7 +294,9 @@ def _walk(directory: Path) -> Iterator[Path]:
         yield from (here / f for f in sorted(files) if f.endswith(SUFFIXES))
 
 
-def collect(paths: Sequence[Path], values_files: Sequence[Path] = ()) -> Collected:
+def collect(
+    paths: Sequence[Path], values_files: Sequence[Path] = (), limits: Limits = DEFAULT_LIMITS
+) -> Collected:
     """Every object under the given paths, as engine resources, and the documents refused.
 
     InputError when nothing is left to audit: a missing path, a chart that does not render, or only
@@ -286,13 +307,13 @@ def collect(paths: Sequence[Path], values_files: Sequence[Path] = ()) -> Collect
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _collect(paths, values_files)
+        return _collect(paths, values_files, limits)
     finally:
         if paused:
             gc.enable()
 
 
-def _collect(paths: Sequence[Path], values_files: Sequence[Path]) -> Collected:
+def _collect(paths: Sequence[Path], values_files: Sequence[Path], limits: Limits) -> Collected:
     values = load_values(values_files)
     # The engine only reads what it is given, so equal leaf mappings across files can be one object:
     # a large estate repeats its labels, env entries and resource requests thousands of times.
@@ -306,7 +327,7 @@ def _collect(paths: Sequence[Path], values_files: Sequence[Path]) -> Collected:
         targets = list(_walk(path)) if path.is_dir() else [path]
         for target in targets:
             try:
-                read.extend(from_chart(target, values) if target.is_dir() else from_file(target, shared))
+                read.extend(from_chart(target, values, limits) if target.is_dir() else from_file(target, shared))
             except InputError as exc:
                 problems.extend(exc.problems)
     found = [f for f in read if isinstance(f, Found)]

@@ -93,8 +93,8 @@ def _sovereign(host: str, profile: Profile, trusted: list[str]) -> bool:
 
 
 def to_json(config: PolicyConfig) -> dict[str, Any]:
-    """The camelCase JSON form (CrossGuard config properties), defaults and the clock left out."""
-    return config.model_dump(mode="json", exclude_defaults=True, exclude={"today"})
+    """The camelCase JSON form (CrossGuard config properties), defaults left out."""
+    return config.model_dump(mode="json", exclude_defaults=True)
 
 
 def _unique(items: list[str]) -> list[str]:

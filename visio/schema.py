@@ -41,22 +41,28 @@ def _minor(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split(".")[:2])
 
 
+def _files(directory: str) -> Any:
+    return resources.files("kubernetes_validate") / "kubernetes-json-schema" / directory
+
+
+@functools.cache
+def _known(directory: str) -> frozenset[str]:
+    """The schema files of a version: `kind` and `apiVersion` are looked up here, never joined into a path."""
+    return frozenset(entry.name for entry in _files(directory).iterdir() if entry.name.endswith(".json"))
+
+
 @functools.cache
 def _load(directory: str, name: str) -> Any:
-    ref = resources.files("kubernetes_validate") / "kubernetes-json-schema" / directory / name
-    try:
-        return json.loads(ref.read_text())
-    except FileNotFoundError:
-        return None
+    return json.loads((_files(directory) / name).read_text())
 
 
 def _schema(version: str, api_version: str, kind: str) -> tuple[Any, Any]:
     directory = _schema_dir(version)
     group_version = _GROUP.sub(r"\1-", api_version)
-    schema = _load(directory, f"{kind.lower()}-{group_version}.json")
-    if schema is None:
+    name = f"{kind.lower()}-{group_version}.json"
+    if name.startswith("_") or name not in _known(directory):
         raise UnknownKind(f"{api_version} {kind}")
-    return schema, _load(directory, "_definitions.json")
+    return _load(directory, name), _load(directory, "_definitions.json")
 
 
 @functools.cache
@@ -93,8 +99,30 @@ def errors(obj: Mapping[str, Any], version: str) -> list[tuple[tuple[str | int, 
     if valid(obj, version):  # raises UnknownKind when there is no schema
         return []
     validator = _validator(version, str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
-    found = [(tuple(e.path), e.message[:300]) for e in validator.iter_errors(obj)]
+    try:
+        found = [(tuple(e.path), e.message[:300]) for e in validator.iter_errors(obj)]
+    except RecursionError:
+        path, depth = _deepest(obj)
+        return [(path[:SHOWN_DEPTH], f"nested {depth} levels deep, too deep to validate")]
     return sorted(found, key=lambda item: list(map(str, item[0])))
+
+
+SHOWN_DEPTH = 8  # of a path too deep to validate, the first keys say which field it is
+
+
+def _deepest(obj: Any) -> tuple[tuple[str | int, ...], int]:
+    """The path to the most deeply nested value and its depth, without recursion."""
+    best: tuple[str | int, ...] = ()
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(obj, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > len(best):
+            best = path
+        if isinstance(node, dict):
+            stack.extend((v, (*path, str(k))) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(node))
+    return best, len(best)
 
 
 def format_path(path: tuple[str | int, ...]) -> str:

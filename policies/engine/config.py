@@ -54,8 +54,6 @@ class PolicyConfig(BaseModel):
     resolve: bool = False
     # The cluster's Kubernetes version ("1.31"): which Pod Security controls apply. Unset, the latest.
     kubernetesVersion: str | None = Field(default=None, pattern=r"^1\.[0-9]{1,2}$")
-    # Today's date for exemption expiry; fixed by tests and reports, defaults to the clock.
-    today: dt.date | None = None
 
     def with_overrides(self, **changes: Any) -> PolicyConfig:
         return self.model_copy(update=changes)

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 # Settings the pack does not take: Pulumi's own per-policy `enforcementLevel` sets the level, and
 # the clock is not configuration.
-NOT_IN_PACK = frozenset({"enforcement", "today"})
+NOT_IN_PACK = frozenset({"enforcement"})
 _ANNOTATIONS = frozenset({"title", "default", "description"})
 
 

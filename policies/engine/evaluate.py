@@ -11,6 +11,7 @@ from policies.engine.config import PolicyConfig
 from policies.engine.exemptions import Exemptions
 from policies.engine.model import Enforcement, Refused, Resource, ResourceRef, StackFacts, Violation
 from policies.engine.podspec import forget_containers
+from policies.engine.redact import redact
 from policies.engine.report import ENGINE_RULES, EXEMPTION_EXPIRED, RULE_ERROR, UNUSABLE_INPUT, Finding, Report
 from policies.engine.rule import Context, ResourceCheck, Rule
 from policies.engine.unknowns import Watch, settle
@@ -57,8 +58,8 @@ class _Collector:
             enforcement=level,
             resource=ref,
             path=violation.path,
-            message=violation.message,
-            evidence=violation.evidence,
+            message=redact(violation.message),
+            evidence={k: redact(v) if isinstance(v, str) else v for k, v in violation.evidence.items()},
             source=resource.source if resource else None,
             urn=resource.urn if resource else None,
             exempted_by=exemption,
@@ -177,17 +178,20 @@ def evaluate(
     rules: Sequence[Rule] | None = None,
     refused: Sequence[Refused] = (),
     preview: bool = False,
+    today: dt.date | None = None,
 ) -> Report:
     """Every rule over every resource; each refused document is a mandatory finding (fail closed).
 
     `preview`: values unknown until update may be present (see `policies.engine.unknowns`).
+    Exemptions expire by the clock, or by `today` where a test or a replay fixes the date (never a
+    configuration key: an exemption's expiry must not be movable by whoever writes the policy file).
     """
     # The rules allocate little that could form a cycle, while a large estate keeps millions of
     # objects alive that the cycle collector would rescan on every pass: pause it for the evaluation.
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _evaluate(resources, config, stack, rules, refused, preview)
+        return _evaluate(resources, config, stack, rules, refused, preview, today or dt.date.today())
     finally:
         if paused:
             gc.enable()
@@ -200,6 +204,7 @@ def _evaluate(
     rules: Sequence[Rule] | None,
     refused: Sequence[Refused],
     preview: bool,
+    today: dt.date,
 ) -> Report:
     if rules is None:
         from policies.rules import ALL_RULES
@@ -207,7 +212,7 @@ def _evaluate(
         rules = ALL_RULES
     forget_containers()
     ctx = Context(config=config, stack=stack)
-    exemptions = Exemptions(config.exemptions, config.today or dt.date.today())
+    exemptions = Exemptions(config.exemptions, today)
     out = _Collector(exemptions)
     for item in refused:
         out.refused(item)
@@ -222,6 +227,12 @@ def _evaluate(
         if level is not None:
             active.append((rule, level))
 
+    for rule, _level in active:
+        if rule.prepare is not None:
+            try:
+                rule.prepare(resources, ctx)
+            except Exception as exc:  # fail closed, as a crashing check does
+                out.rule_error(rule, _stack_ref(stack), exc, None)
     _run_resource_rules(active, resources, ctx, out, preview)
     _run_stack_rules(active, resources, ctx, out, preview)
 

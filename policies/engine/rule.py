@@ -24,6 +24,8 @@ Severity = Literal["critical", "high", "medium", "low"]
 ResourceCheck = Callable[[Resource, Context], Iterable[Violation]]
 # A stack check sees every resource at once (e.g. "each namespace has a default-deny egress policy").
 StackCheck = Callable[[Sequence[Resource], Context], Iterable[tuple[ResourceRef | None, Violation]]]
+# Work done once over every resource before the checks (e.g. resolve every hostname concurrently).
+Prepare = Callable[[Sequence[Resource], Context], None]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Rule:
     description: str
     check: ResourceCheck | None = None
     check_stack: StackCheck | None = None
+    prepare: Prepare | None = None
     # Enforcement when the policy config does not override it; may depend on the stack (production).
     enforcement: Callable[[Context], Enforcement] = lambda _ctx: "mandatory"
     # For reports: a short title, how severe a finding is, and what to do about it.

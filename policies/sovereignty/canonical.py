@@ -171,8 +171,8 @@ def _split_authority(authority: str, raw: str) -> tuple[str, int | None, list[st
     notes: list[str] = []
     if "@" in authority:
         # The last `@` ends the userinfo (WHATWG and RFC 3986 agree for a well-formed authority).
-        userinfo, authority = authority.rsplit("@", 1)
-        notes.append(f"userinfo {userinfo!r} is not the host")
+        _userinfo, authority = authority.rsplit("@", 1)
+        notes.append("userinfo (credentials, not shown) is not the host")
     if authority.startswith("["):
         end = authority.find("]")
         if end < 0:

@@ -94,7 +94,22 @@ class Judge:
             verdict = self._cache[endpoint.host] = self.judge_endpoint(endpoint)
         return replace(verdict, notes=endpoint.notes) if endpoint.notes else verdict
 
-    def judge_endpoint(self, endpoint: Endpoint) -> Verdict:
+    def prefetch(self, raws: Iterable[str]) -> None:
+        """Resolve at once every host among `raws` that judging will look up (with a resolver only)."""
+        if self.resolver is None:
+            return
+        hosts: set[str] = set()
+        for raw in raws:
+            try:
+                endpoint = canonicalize(raw)
+            except EndpointSyntaxError:
+                continue
+            if endpoint.host not in self._cache and self._without_dns(endpoint) is None:
+                hosts.add(endpoint.host)
+        self.resolver.resolve_all(hosts)
+
+    def _without_dns(self, endpoint: Endpoint) -> Verdict | None:
+        """The verdict on an address, a cluster name or a trusted name; None for a name to look up."""
         if endpoint.ip is not None:
             return judge_ip(endpoint.ip)
         host = endpoint.host
@@ -102,6 +117,13 @@ class Judge:
             return Verdict(host, "internal", evidence=(f"{host} (cluster or site-local name)",))
         if any(under(host, d) for d in self.trusted):
             return Verdict(host, "trusted", evidence=(f"{host} (under a trusted domain)",))
+        return None
+
+    def judge_endpoint(self, endpoint: Endpoint) -> Verdict:
+        known = self._without_dns(endpoint)
+        if known is not None:
+            return known
+        host = endpoint.host
         entry = suffix_match(host, provider_domains())
         if self.resolver is None:
             return self._offline(host, entry)

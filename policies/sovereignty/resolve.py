@@ -3,11 +3,17 @@
 A name is only as sovereign as everything it leads to: `cdn.ok.gouv.fr` that CNAMEs to a CloudFront
 name whose addresses are Amazon's is an American endpoint. NXDOMAIN, no address, or no answer in time
 all make the name unverifiable, which the strict profile treats as a violation.
+
+An audit names many hosts: `resolve_all` looks them up concurrently, the whole within one deadline,
+so input naming thousands of unanswered names costs the deadline, not seconds per name.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import dns.exception
@@ -18,6 +24,8 @@ import dns.rdatatype
 import dns.resolver
 
 MAX_CNAME_DEPTH = 8
+MAX_PARALLEL = 32
+DEFAULT_DEADLINE = 30.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,9 @@ class Resolver:
     nameservers: list[str] = field(default_factory=list)
     port: int = 53
     timeout: float = 2.0
+    # For all the names of one `resolve_all`, in seconds.
+    deadline: float = DEFAULT_DEADLINE
+    _answers: dict[str, Resolution] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.nameservers:
@@ -48,10 +59,15 @@ class Resolver:
         self._stub.timeout = self.timeout
         self._stub.cache = None
 
-    def _query(self, name: str, rdtype: str) -> tuple[list[str], list[str], str | None]:
-        """(CNAME targets in order, addresses, failure) for one query type."""
+    def _query(self, name: str, rdtype: str, until: float | None) -> tuple[list[str], list[str], str | None]:
+        """(CNAME targets in order, addresses, failure) for one query type, given up at `until`."""
+        lifetime = self.timeout
+        if until is not None:
+            lifetime = min(lifetime, until - time.monotonic())
+            if lifetime <= 0:
+                return [], [], f"no answer within the overall deadline of {self.deadline:g} s"
         try:
-            answer = self._stub.resolve(name, rdtype, search=False, raise_on_no_answer=False)
+            answer = self._stub.resolve(name, rdtype, search=False, raise_on_no_answer=False, lifetime=lifetime)
         except dns.resolver.NXDOMAIN:
             return [], [], "NXDOMAIN"
         except (dns.exception.Timeout, dns.resolver.LifetimeTimeout):
@@ -72,6 +88,30 @@ class Resolver:
         return cnames, addresses, None
 
     def resolve(self, host: str) -> Resolution:
+        known = self._answers.get(host)
+        return known if known is not None else self._resolve(host, None)
+
+    def resolve_all(self, hosts: Iterable[str]) -> None:
+        """Look every host up at once, within `deadline` in all; `resolve` then answers from memory."""
+        todo = sorted({h for h in hosts if h not in self._answers})
+        if not todo:
+            return
+        until = time.monotonic() + self.deadline
+        pool = ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(todo)), thread_name_prefix="dns")
+        futures = {pool.submit(self._resolve, host, until): host for host in todo}
+        # Every query gives up at `until`; the margin only covers the threads' own bookkeeping.
+        done, _pending = wait(futures, timeout=self.deadline + 1.0)
+        late = Resolution("", failure=f"no answer within the overall deadline of {self.deadline:g} s")
+        for future, host in futures.items():
+            error = future.exception() if future in done else None
+            if future in done and error is None:
+                self._answers[host] = future.result()
+            else:
+                failure = f"DNS error ({type(error).__name__})" if error else late.failure
+                self._answers[host] = Resolution(host, failure=failure)
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def _resolve(self, host: str, until: float | None) -> Resolution:
         chain: list[str] = []
         addresses: list[str] = []
         failures: list[str] = []
@@ -80,7 +120,7 @@ class Resolver:
             found_any = False
             next_name: str | None = None
             for rdtype in ("A", "AAAA"):
-                cnames, addrs, failure = self._query(name, rdtype)
+                cnames, addrs, failure = self._query(name, rdtype, until)
                 if failure:
                     failures.append(failure)
                     continue
@@ -105,11 +145,13 @@ class Resolver:
 
 
 def from_environment() -> Resolver:
-    """`VISIO_DNS_SERVER=host[:port]` and `VISIO_DNS_TIMEOUT=seconds`; else the system's resolvers."""
+    """`VISIO_DNS_SERVER=host[:port]`, `VISIO_DNS_TIMEOUT=seconds` (per query) and
+    `VISIO_DNS_DEADLINE=seconds` (for all names at once); else the system's resolvers."""
     server = os.environ.get("VISIO_DNS_SERVER", "")
     timeout = float(os.environ.get("VISIO_DNS_TIMEOUT", "2"))
+    deadline = float(os.environ.get("VISIO_DNS_DEADLINE", str(DEFAULT_DEADLINE)))
     if not server:
-        return Resolver(timeout=timeout)
+        return Resolver(timeout=timeout, deadline=deadline)
     if server.startswith("["):
         host, _, port = server[1:].partition("]")
         port = port.lstrip(":")
@@ -117,4 +159,4 @@ def from_environment() -> Resolver:
         host, _, port = server.partition(":")
     else:
         host, port = server, ""
-    return Resolver([host], int(port) if port else 53, timeout)
+    return Resolver([host], int(port) if port else 53, timeout, deadline)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import random
 from collections.abc import Iterator, Sequence
@@ -11,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from policies.engine import evaluate as engine
 from policies.engine.adapters import from_kubernetes
 from policies.engine.config import Exemption, PolicyConfig, Selector
-from policies.engine.evaluate import evaluate
 from policies.engine.exemptions import load_exemptions, with_exemptions_file
 from policies.engine.model import Resource, ResourceRef, StackFacts, Violation
 from policies.engine.rule import Context, Rule
@@ -25,6 +26,8 @@ from tests.conftest import ROOT
 from visio.errors import InputError
 
 TODAY = dt.date(2026, 3, 1)
+# Exemption expiry is judged on a fixed date, injected as the engine takes it.
+evaluate = functools.partial(engine.evaluate, today=TODAY)
 MIRROR = "registry.interieur.gouv.fr/visio"
 
 
@@ -40,7 +43,7 @@ def deployment(name: str, namespace: str, *images: str, host_network: bool = Fal
 
 
 def config(**changes: Any) -> PolicyConfig:
-    return PolicyConfig(allowedRegistries=[MIRROR], today=TODAY, **changes)
+    return PolicyConfig(allowedRegistries=[MIRROR], **changes)
 
 
 def exemption(rule: str, expiry: dt.date = dt.date(2027, 1, 1), **selector: str) -> Exemption:

@@ -31,8 +31,8 @@ BASE_CONFIG: dict[str, Any] = {
     "allowedRegistries": ["registry.interieur.gouv.fr/visio"],
     "allowedRegions": ["cloudgouv-eu-west-1"],
     "trustedDomains": ["visio.interieur.gouv.fr"],
-    "today": dt.date(2026, 1, 15),
 }
+TODAY = dt.date(2026, 1, 15)
 
 
 def fixtures_dir(rule: Rule) -> Path:
@@ -78,7 +78,7 @@ def load_fixture(path: Path) -> tuple[list[Resource], PolicyConfig, StackFacts |
 def test_fixture(rule: Rule, outcome: str, path: Path) -> None:
     resources, config, stack, expected = load_fixture(path)
     assert resources or stack, f"{path} holds nothing to evaluate"
-    report = evaluate(resources, config, stack, rules=[rule])
+    report = evaluate(resources, config, stack, rules=[rule], today=TODAY)
     errors = [f.message for f in report.findings if f.rule == RULE_ERROR]
     assert not errors, errors
     found = sorted(f.path for f in report.findings if f.rule == rule.id)

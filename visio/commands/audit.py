@@ -11,6 +11,7 @@ from policies.engine.config import PolicyConfig
 from policies.engine.evaluate import evaluate
 from visio.console import out
 from visio.errors import InputError
+from visio.isolated import DEFAULT_MEMORY_MIB, DEFAULT_SECONDS, Limits
 from visio.manifests import collect
 from visio.policyconfig import load_policy_config
 from visio.report import json as json_report
@@ -38,6 +39,12 @@ def audit(
     resolve: Annotated[
         bool, typer.Option("--resolve", help="Follow DNS for hostnames (otherwise offline tables only).")
     ] = False,
+    render_timeout: Annotated[
+        float, typer.Option("--render-timeout", min=1, help="Seconds a chart may take to render.")
+    ] = DEFAULT_SECONDS,
+    render_memory: Annotated[
+        int, typer.Option("--render-memory", min=2560, help="Address space (MiB) a chart's renderer may use.")
+    ] = DEFAULT_MEMORY_MIB,
 ) -> None:
     """Audit manifests and charts; exit 1 on mandatory findings (an unusable document is one), 2 when
     nothing can be audited."""
@@ -45,7 +52,7 @@ def audit(
     config = load_policy_config(policy_config) if policy_config is not None else PolicyConfig()
     # Offline unless asked on the command line, whatever a shared policy file says.
     config = config.with_overrides(resolve=resolve)
-    collected = collect(paths, values or [])
+    collected = collect(paths, values or [], Limits(render_timeout, render_memory))
     resources = collected.resources
     if not resources:
         raise InputError(f"{', '.join(map(str, paths))}: no Kubernetes objects found")
@@ -59,6 +66,7 @@ def audit(
         as_json=lambda: json_report.render(report, resources=count),
         as_text=lambda: text_report.render(report, out, resources=count),
         reports=reports,
+        inputs=[*paths, *(values or []), *([policy_config] if policy_config else [])],
     )
     if report.mandatory:
         raise typer.Exit(1)

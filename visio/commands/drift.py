@@ -13,7 +13,7 @@ from visio.cluster.connect import api_client
 from visio.console import out
 from visio.drift import ABSENT, DriftReport, ObjectDrift, detect
 from visio.errors import InputError
-from visio.report.emit import write_atomically
+from visio.report.files import write_atomically
 
 
 class Format(StrEnum):
@@ -96,7 +96,7 @@ def drift(
             raise InputError(f"cluster {cluster}: cannot reach the API server ({exc})") from None
     rendered = json.dumps(as_json(report), indent=2) if fmt is Format.json else "\n".join(text(report))
     if output is not None:
-        write_atomically(output, rendered + "\n")
+        write_atomically(output, rendered + "\n", inputs=[kubeconfig] if kubeconfig else [])
     elif fmt is Format.json:
         print(rendered)
     else:

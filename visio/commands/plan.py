@@ -17,7 +17,8 @@ from visio.console import err, out
 from visio.errors import InputError
 from visio.report import json as json_report
 from visio.report import text as text_report
-from visio.report.emit import REPORT_HELP, Format, emit, parse_reports, write_atomically
+from visio.report.emit import REPORT_HELP, Format, emit, parse_reports
+from visio.report.files import write_atomically
 from visio.report.target import Target
 
 if TYPE_CHECKING:
@@ -142,7 +143,8 @@ def plan(
     targets = [_target(p) for p in plans]
     if out_dir is not None:
         _write_manifests(plans, out_dir)
-    emit(targets, fmt, output, lambda: _as_json(plans), lambda: _as_text(plans), reports)
+    emit(targets, fmt, output, lambda: _as_json(plans), lambda: _as_text(plans), reports,
+         inputs=[p.stack.path for p in plans])
     if not all(p.report.passed for p in plans):
         raise typer.Exit(1)
 

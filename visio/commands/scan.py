@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -20,6 +21,7 @@ from visio.report import json as json_report
 from visio.report import text as text_report
 from visio.report.emit import REPORT_HELP, Format, emit, parse_reports
 from visio.report.target import Target
+from visio.report.wellformed import visible
 
 
 def _policy(stack: str | None, policy_config: Path | None, resolve: bool) -> PolicyConfig:
@@ -69,7 +71,7 @@ def as_json(result: ScanResult) -> dict[str, Any]:
 def _as_text(result: ScanResult) -> None:
     snap = result.snapshot
     scope = ", ".join(snap.namespaces) if snap.namespaces else "all namespaces"
-    out.rule(f"[bold]cluster {snap.cluster}[/bold]")
+    out.rule(f"[bold]cluster {escape(visible(snap.cluster))}[/bold]")
     out.print(f"Kubernetes {snap.server_version or '(version unknown)'}; {scope}; {result.resources} objects read; "
               f"{len(snap.read)} kinds read completely")
     if snap.absent:
@@ -77,7 +79,7 @@ def _as_text(result: ScanResult) -> None:
     if snap.unaudited:
         table = Table("Kind", "Scope", "Why", title="NOT AUDITED", title_justify="left", title_style="bold red")
         for u in snap.unaudited:
-            table.add_row(u.kind.label, u.scope, Text(u.reason))
+            table.add_row(u.kind.label, u.scope, Text(visible(u.reason)))
         out.print(table)
     text_report.render(result.report, out, resources=result.resources)
 
@@ -119,7 +121,7 @@ def scan(
     result = judge(snapshot, config, fail_on_unaudited=strict)
     target = Target(name=f"cluster {cluster}", report=result.report, resources=result.resources)
     emit([target], fmt, output, lambda: json.dumps(as_json(result), indent=2), lambda: _as_text(result),
-         reports)
+         reports, inputs=[p for p in (policy_config, kubeconfig) if p is not None])
     if result.report.mandatory:
         raise typer.Exit(1)
 

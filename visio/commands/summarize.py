@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from visio.pulumi_events import OP_ORDER, Summary, summarize, urn_parts
-from visio.report.emit import write_atomically
+from visio.report.files import write_atomically
 
 MAX_ROWS = 200  # a comment stays readable; the rest is counted
 
@@ -115,7 +115,7 @@ def summarize_command(
     if output is None:
         print(text, end="")
     else:
-        write_atomically(output, text)
+        write_atomically(output, text, inputs=[p for p in (preview, events, state) if p is not None])
     if s.mandatory or s.errors or s.failed:
         raise typer.Exit(1)
 

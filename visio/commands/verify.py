@@ -14,7 +14,9 @@ from visio.config import load_stack
 from visio.console import out
 from visio.errors import InputError
 from visio.report import checks as report
-from visio.report.emit import Format, render, write_atomically
+from visio.report.emit import Format, render
+from visio.report.files import write_atomically
+from visio.report.wellformed import json_document, xml_document
 from visio.verify.result import CheckResult, all_passed
 
 LOCAL_DEFAULT_STACK = "dev"
@@ -52,9 +54,9 @@ def _emit(suite: str, results: Sequence[CheckResult], fmt: Format, output: Path 
         _text(suite, results)
         return
     if fmt is Format.junit:
-        text = report.junit(suite, results)
+        text = xml_document(report.junit(suite, results))
     elif fmt is Format.json:
-        text = report.as_json(suite, results)
+        text = json_document(report.as_json(suite, results))
     else:
         text = render([report.as_target(suite, results)], fmt, lambda: report.as_json(suite, results))
     if output is None:

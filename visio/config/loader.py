@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 
 from visio import PROJECT_ROOT
 from visio.config.model import StackConfig
-from visio.config.secure import SecureValue
+from visio.config.secure import SecureValue, ciphertext_problem
 from visio.config.yamlsafe import load_one, read_text
 from visio.errors import InputError
 
@@ -93,6 +93,17 @@ def secure_paths(value: Any, prefix: Path_ = ()) -> set[Path_]:
     elif isinstance(value, list):
         for i, v in enumerate(value):
             found |= secure_paths(v, (*prefix, i))
+    return found
+
+
+def _ciphertext_problems(visio: Mapping[str, Any], other: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(key, problem) for every `secure:` leaf that Pulumi could not have written."""
+    found: list[tuple[str, str]] = []
+    for prefix, values in ((f"{NAMESPACE}:", visio), ("", other)):
+        for loc in sorted(secure_paths(values), key=str):
+            problem = ciphertext_problem(_get(values, loc)["secure"])
+            if problem is not None:
+                found.append((f"{prefix}{format_path(loc)}", problem))
     return found
 
 
@@ -202,6 +213,12 @@ def load_stack_file(path: Path) -> Stack:
     provider = secrets_provider(doc)
     if has_secrets and not (doc.get("encryptionsalt") or doc.get("encryptedkey")):
         raise InputError(f"{source}: encryptionsalt: secure values need the stack's encryptionsalt or encryptedkey")
+    corrupted = [
+        f"{source}: {key}: secure value is {problem}; set it again with `pulumi config set --secret`"
+        for key, problem in _ciphertext_problems(visio, other)
+    ]
+    if corrupted:
+        raise InputError(*corrupted)
     stack_config = build(_wrap_file_secrets(visio), source)
     return Stack(name, path, stack_config, provider, other)
 

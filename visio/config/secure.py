@@ -6,9 +6,37 @@ it, the plaintext. Its repr never shows either, so a secret cannot leak through 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from pydantic_core import core_schema
+
+# Pulumi's symmetric crypter (passphrase and cloud KMS providers alike) writes `v1:<nonce>:<sealed>`:
+# a 12-byte AES-GCM nonce and the ciphertext with its 16-byte tag, both in standard base64.
+NONCE_BYTES = 12
+TAG_BYTES = 16
+
+
+def _decoded(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def ciphertext_problem(text: str) -> str | None:
+    """Why `text` cannot be a ciphertext Pulumi wrote (None when it can); the text is never echoed."""
+    version, _, rest = text.partition(":")
+    nonce_text, _, sealed_text = rest.partition(":")
+    if version != "v1" or not sealed_text:
+        return "not a Pulumi ciphertext (expected v1:<nonce>:<data>)"
+    nonce, sealed = _decoded(nonce_text), _decoded(sealed_text)
+    if nonce is None or sealed is None:
+        return "corrupted ciphertext (not base64)"
+    if len(nonce) != NONCE_BYTES or len(sealed) < TAG_BYTES:
+        return "corrupted ciphertext (truncated)"
+    return None
 
 
 class SecureValue:

@@ -12,6 +12,7 @@ PyYAML's constructor, so the result, and every error, is the one PyYAML gives.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,6 +66,36 @@ for _cls in (_Loader, _CLoader):
         ch: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for ch, resolvers in _cls.yaml_implicit_resolvers.items()
     }
+
+
+def _refuse(problem: str, node: yaml.Node) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+
+
+def _refuse_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    # Kubernetes objects and Helm values are JSON data: bytes, dates and sets have no place in them.
+    raise _refuse(f"the {node.tag.replace('tag:yaml.org,2002:', '!!')} tag is not accepted (JSON data only)", node)
+
+
+def _int(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)  # type: ignore[arg-type]
+    except ValueError:
+        raise _refuse(f"a number of {len(str(node.value))} characters is too long to be a value", node) from None
+
+
+def _float(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    value = yaml.constructor.SafeConstructor.construct_yaml_float(loader, node)  # type: ignore[arg-type]
+    if not math.isfinite(value):
+        raise _refuse(f"{node.value} is not a JSON number", node)
+    return value
+
+
+for _cls in (_Loader, _CLoader):
+    for _tag in ("timestamp", "binary", "set", "omap", "pairs"):
+        _cls.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
+    _cls.add_constructor("tag:yaml.org,2002:int", _int)
+    _cls.add_constructor("tag:yaml.org,2002:float", _float)
 
 
 _YAML = "tag:yaml.org,2002:"

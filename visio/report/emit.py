@@ -1,19 +1,19 @@
 """Writing a report in the format asked for, to stdout or a file, for any front end.
 
-Files are written whole (temporary file then rename) so a failed run never leaves half a report.
+Files are written all or nothing (`visio.report.files`), before anything goes to the terminal.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 
 from visio.errors import InputError
 from visio.report import html, junit, sarif
+from visio.report.files import write_all
 from visio.report.target import Target
+from visio.report.wellformed import json_document, xml_document
 
 
 class Format(StrEnum):
@@ -24,29 +24,15 @@ class Format(StrEnum):
     html = "html"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would: reports are CI artifacts
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
-
-
 def render(targets: Sequence[Target], fmt: Format, as_json: Callable[[], str]) -> str:
     if fmt is Format.sarif:
-        return sarif.render(targets)
+        return json_document(sarif.render(targets))
     if fmt is Format.junit:
-        return junit.render(targets)
+        return xml_document(junit.render(targets))
     if fmt is Format.html:
-        return html.render(targets)
+        return xml_document(html.render(targets))
     if fmt is Format.json:
-        return as_json()
+        return json_document(as_json())
     raise ValueError(f"{fmt} is rendered by the front end")
 
 
@@ -71,21 +57,21 @@ def emit(
     as_json: Callable[[], str],
     as_text: Callable[[], None],
     reports: Sequence[tuple[Format, Path]] = (),
+    inputs: Sequence[Path] = (),
 ) -> None:
     """Text goes to the terminal unless a file is named; the other formats go where asked.
 
-    Every extra report is rendered before any file is written, so a failure writes none of them.
+    Every report is rendered before any file is written, and the files are written all or none;
+    none replaces one of the run's `inputs`.
     """
-    rendered = [(path, render(targets, report_fmt, as_json)) for report_fmt, path in reports]
-    for path, text in rendered:
-        write_atomically(path, text)
-    if fmt is Format.text and output is None:
-        as_text()
-        return
-    if fmt is Format.text:
+    if fmt is Format.text and output is not None:
         raise InputError(f"{output}: --output takes json, sarif, junit or html (text is for the terminal)")
-    text = render(targets, fmt, as_json)
-    if output is None:
+    files = [(path, render(targets, report_fmt, as_json)) for report_fmt, path in reports]
+    text = None if fmt is Format.text else render(targets, fmt, as_json)
+    if output is not None and text is not None:
+        files.append((output, text))
+    write_all(files, inputs)
+    if fmt is Format.text:
+        as_text()
+    elif output is None:
         print(text)
-    else:
-        write_atomically(output, text)

@@ -7,6 +7,11 @@ from rich.table import Table
 from rich.text import Text
 
 from policies.engine.report import Finding, Report
+from visio.report.wellformed import visible
+
+
+def _cell(text: str) -> Text:
+    return Text(visible(text))
 
 
 def _evidence(finding: Finding) -> str:
@@ -20,7 +25,8 @@ def _findings_table(title: str, findings: list[Finding]) -> Table:
     for f in findings:
         level = Text(f.enforcement, style="bold red" if f.enforcement == "mandatory" else "yellow")
         message = f.message + (f"\n[{_evidence(f)}]" if f.evidence else "")
-        table.add_row(f.rule, level, str(f.resource), f.path or "-", Text(message))
+        # Names, paths and values come from the input: plain text, never markup or terminal controls.
+        table.add_row(_cell(f.rule), level, _cell(str(f.resource)), _cell(f.path or "-"), _cell(message))
     return table
 
 
@@ -36,7 +42,7 @@ def render(report: Report, console: Console, resources: int | None = None) -> No
         for e in report.exemptions_in_force:
             sel = e.resource
             target = "/".join(p for p in (sel.kind, sel.namespace, sel.name) if p) or "*"
-            table.add_row(e.rule, target, e.approver, e.expiry.isoformat(), Text(e.justification))
+            table.add_row(_cell(e.rule), _cell(target), _cell(e.approver), e.expiry.isoformat(), _cell(e.justification))
         console.print(table)
     counted = f"{resources} resources, " if resources is not None else ""
     verdict = "[green]passed[/green]" if report.passed else "[red]failed[/red]"

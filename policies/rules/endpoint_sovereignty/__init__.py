@@ -9,7 +9,7 @@ cannot be read, or (secnumcloud) cannot be placed, is a violation: the rule fail
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from policies.engine.model import Resource, Violation
 from policies.engine.rule import Context, Rule
@@ -36,6 +36,15 @@ def _evidence(raw: str, where: str, verdict: Verdict) -> dict[str, str]:
     if verdict.notes:
         evidence["canonicalization"] = "; ".join(verdict.notes)
     return evidence
+
+
+def prepare(resources: Sequence[Resource], ctx: Context) -> None:
+    """With DNS on, every hostname of the evaluation is resolved at once, under one deadline."""
+    config = ctx.config
+    if not config.resolve:
+        return
+    judge = judge_for(config.profile, tuple(config.trustedDomains), config.resolve)
+    judge.prefetch(hit.raw for r in resources for _path, hits in endpoint_fields(r) for hit in hits if not hit.problem)
 
 
 def check(resource: Resource, ctx: Context) -> Iterator[Violation]:
@@ -70,6 +79,7 @@ RULE = Rule(
     description="Endpoints named in the configuration are located in the EU/EEA and, under secnumcloud, "
     "operated by companies under EU/EEA law",
     check=check,
+    prepare=prepare,
     enforcement=lambda _ctx: "mandatory",
     title="Endpoint sovereignty",
     severity="critical",
