@@ -88,22 +88,27 @@ def _schema(obj: dict[str, Any], where: str, loc: tuple[str | int, ...]) -> None
         raise _problem(where, (*loc, *path), reason.splitlines()[0])
 
 
-def objects_of(doc: Any, where: str) -> Iterator[tuple[dict[str, Any], tuple[str | int, ...]]]:
-    """The objects of one document, a `kind: List` expanded, each checked."""
-    _shape(doc, where)
-    if doc["kind"] == "List" or (doc["kind"].endswith("List") and "items" in doc):
-        items = doc.get("items")
-        if items is None:
-            return
-        if not isinstance(items, list):
-            raise _problem(where, ("items",), f"must be a list, got {_type(items)}")
-        for i, item in enumerate(items):
-            _shape(item, where, ("items", i))
-            _schema(item, where, ("items", i))
-            yield item, ("items", i)
+def _is_list(obj: dict[str, Any]) -> bool:
+    return bool(obj["kind"] == "List" or (obj["kind"].endswith("List") and "items" in obj))
+
+
+def objects_of(
+    doc: Any, where: str, loc: tuple[str | int, ...] = ()
+) -> Iterator[tuple[dict[str, Any], tuple[str | int, ...]]]:
+    """The objects of one document, each checked; a `List` (or any `*List` with items) is expanded,
+    recursively as kubectl does, so no object hides in a list inside a list."""
+    _shape(doc, where, loc)
+    if not _is_list(doc):
+        _schema(doc, where, loc)
+        yield doc, loc
         return
-    _schema(doc, where, ())
-    yield doc, ()
+    items = doc.get("items")
+    if items is None:
+        return
+    if not isinstance(items, list):
+        raise _problem(where, (*loc, "items"), f"must be a list, got {_type(items)}")
+    for i, item in enumerate(items):
+        yield from objects_of(item, where, (*loc, "items", i))
 
 
 def _documents(path: Path, source: str, shared: Leaves | None = None) -> list[Any]:
@@ -181,16 +186,39 @@ def from_chart(path: Path, values: dict[str, Any], limits: Limits = DEFAULT_LIMI
 
 
 def _walk(directory: Path) -> Iterator[Path]:
-    """Charts (directories with Chart.yaml) and manifest files under a directory, sorted."""
+    """Charts (directories with Chart.yaml) and manifest files under a directory, sorted.
+
+    Hidden directories are read like any other (`kubectl apply -R` applies them). A symbolic link
+    leading out of the directory is unusable input; one that stays inside is skipped when it names a
+    directory (its target is read where it is) and read when it names a file.
+    """
     if (directory / "Chart.yaml").is_file():
         yield directory
         return
+    top = directory.resolve()
+    problems: list[str] = []
+    found: list[Path] = []
     for root, dirs, files in os.walk(directory, followlinks=False):
         here = Path(root)
-        charts = sorted(d for d in dirs if (here / d / "Chart.yaml").is_file())
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in charts)
-        yield from (here / d for d in charts)
-        yield from (here / f for f in sorted(files) if f.endswith(SUFFIXES))
+        for name in sorted([*dirs, *files]):
+            if (here / name).is_symlink() and not _inside(here / name, top):
+                link = Path(display(here)) / name
+                problems.append(f"{link}: symbolic link to outside {display(directory)}, not read")
+        dirs[:] = sorted(d for d in dirs if not (here / d).is_symlink())
+        charts = [d for d in dirs if (here / d / "Chart.yaml").is_file()]
+        dirs[:] = [d for d in dirs if d not in charts]
+        found += [here / d for d in charts]
+        found += [here / f for f in sorted(files) if f.endswith(SUFFIXES) and _inside(here / f, top)]
+    if problems:
+        raise InputError(*problems)
+    yield from found
+
+
+def _inside(path: Path, top: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(top)
+    except (OSError, RuntimeError):  # a loop of links
+        return False
 
 
 def collect(
@@ -219,7 +247,11 @@ def _collect(paths: Sequence[Path], values_files: Sequence[Path], limits: Limits
         if not path.exists():
             problems.append(f"{display(path)}: no such file or directory")
             continue
-        targets = list(_walk(path)) if path.is_dir() else [path]
+        try:
+            targets = list(_walk(path)) if path.is_dir() else [path]
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
         for target in targets:
             try:
                 found.extend(from_chart(target, values, limits) if target.is_dir() else from_file(target, shared))
