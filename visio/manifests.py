@@ -107,33 +107,47 @@ def _is_list(doc: dict[str, Any], has_items: bool) -> bool:
     return kind == "List" or (kind.endswith("List") and has_items)
 
 
-def objects_of(doc: Any, where: str) -> Iterator[tuple[int | None, dict[str, Any] | Unusable]]:
-    """(item index, object or why it is unusable) for one document, as the API server decodes it.
+Item = tuple[int, ...]  # where an object sits in a List document: items[i], then nested lists' items[j]...
+
+
+def objects_of(doc: Any, where: str) -> Iterator[tuple[Item, dict[str, Any] | Unusable]]:
+    """(item path, object or why it is unusable) for one document, as the API server decodes it.
 
     A null field is an unset field (Helm renders `key:` with no value for an unset value); a List is
-    expanded, and the items of a typed `<Kind>List` take its apiVersion and kind when they omit them.
+    expanded, recursively as kubectl does, so no object hides in a list inside a list; the items of a
+    typed `<Kind>List` take its apiVersion and kind when they omit them.
     """
     has_items = isinstance(doc, dict) and "items" in doc
     doc = without_nulls(doc)
     _shape(doc, where)
     if not _is_list(doc, has_items):
         _schema(doc, where, ())
-        yield None, doc
+        yield (), doc
         return
+    yield from _items(doc, where, (), ())
+
+
+def _items(doc: dict[str, Any], where: str, loc: tuple[str | int, ...], within: Item,
+           ) -> Iterator[tuple[Item, dict[str, Any] | Unusable]]:
+    """The objects of the List at `loc` (item path `within`), each with its own item path."""
     items = doc.get("items", [])
     if not isinstance(items, list):
-        raise Unusable(where, ("items",), f"must be a list, got {_type(items)}")
+        raise Unusable(where, (*loc, "items"), f"must be a list, got {_type(items)}")
     implied = {} if doc["kind"] == "List" else {"apiVersion": doc["apiVersion"], "kind": doc["kind"][: -len("List")]}
     for i, item in enumerate(items):
+        here, at = (*loc, "items", i), (*within, i)
         if implied and isinstance(item, dict) and not implied.keys() <= item.keys():
             item = {**implied, **item}
         try:
-            _shape(item, where, ("items", i))
-            _schema(item, where, ("items", i))
+            _shape(item, where, here)
+            if _is_list(item, "items" in item):
+                yield from _items(item, where, here, at)
+                continue
+            _schema(item, where, here)
         except Unusable as exc:
-            yield i, exc
+            yield at, exc
             continue
-        yield i, item
+        yield at, item
 
 
 def without_nulls(node: Any, depth: int = 0) -> Any:
@@ -171,10 +185,11 @@ def _documents(path: Path, source: str, shared: Leaves | None = None) -> list[tu
         raise InputError(f"{source}: too large to parse") from None
 
 
-def _ref(doc: Any, item: int | None, origin: Origin) -> ResourceRef:
+def _ref(doc: Any, item: Item, origin: Origin) -> ResourceRef:
     """The object a refused document names, when it names one; else the document itself."""
-    if item is not None and isinstance(doc, dict) and isinstance(doc.get("items"), list):
-        doc = doc["items"][item]
+    for i in item:
+        if isinstance(doc, dict) and isinstance(doc.get("items"), list) and i < len(doc["items"]):
+            doc = doc["items"][i]
     if isinstance(doc, dict):
         kind, metadata = doc.get("kind"), doc.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None
@@ -187,7 +202,7 @@ def _ref(doc: Any, item: int | None, origin: Origin) -> ResourceRef:
 _NOT_AUDITED = "; not audited"
 
 
-def _refusal(exc: InputError, doc: Any, item: int | None, origin: Origin) -> Refused:
+def _refusal(exc: InputError, doc: Any, item: Item, origin: Origin) -> Refused:
     key = exc.key if isinstance(exc, Unusable) else ""
     return Refused(_ref(doc, item, origin), key, exc.problems[0] + _NOT_AUDITED, origin)
 
@@ -205,16 +220,17 @@ def _read(docs: list[tuple[Any, Position | None]], file: str, where: str) -> Ite
                 at = _item_origin(origin, item, position)
                 yield _refusal(obj, doc, item, at) if isinstance(obj, Unusable) else Found(obj, str(at), at)
         except Unusable as exc:
-            yield _refusal(exc, doc, None, origin)
+            yield _refusal(exc, doc, (), origin)
 
 
-def _item_origin(origin: Origin, item: int | None, position: Position | None) -> Origin:
-    if item is None:
+def _item_origin(origin: Origin, item: Item, position: Position | None) -> Origin:
+    if not item:
         return origin
-    if position is not None and item < len(position.items):
-        line, column = position.items[item]
-        return replace(origin, item=item, line=line, column=column)
-    return replace(origin, item=item)
+    top, nested = item[0], item[1:]
+    if position is not None and top < len(position.items) and not nested:
+        line, column = position.items[top]
+        return replace(origin, item=top, line=line, column=column)
+    return replace(origin, item=top, nested=nested)
 
 
 def from_file(path: Path, shared: Leaves | None = None) -> list[Found | Refused]:
@@ -282,16 +298,39 @@ def from_chart(path: Path, values: dict[str, Any], limits: Limits = DEFAULT_LIMI
 
 
 def _walk(directory: Path) -> Iterator[Path]:
-    """Charts (directories with Chart.yaml) and manifest files under a directory, sorted."""
+    """Charts (directories with Chart.yaml) and manifest files under a directory, sorted.
+
+    Hidden directories are read like any other (`kubectl apply -R` applies them). A symbolic link
+    leading out of the directory is unusable input; one that stays inside is skipped when it names a
+    directory (its target is read where it is) and read when it names a file.
+    """
     if (directory / "Chart.yaml").is_file():
         yield directory
         return
+    top = directory.resolve()
+    problems: list[str] = []
+    found: list[Path] = []
     for root, dirs, files in os.walk(directory, followlinks=False):
         here = Path(root)
-        charts = sorted(d for d in dirs if (here / d / "Chart.yaml").is_file())
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in charts)
-        yield from (here / d for d in charts)
-        yield from (here / f for f in sorted(files) if f.endswith(SUFFIXES))
+        for name in sorted([*dirs, *files]):
+            if (here / name).is_symlink() and not _inside(here / name, top):
+                link = Path(display(here)) / name
+                problems.append(f"{link}: symbolic link to outside {display(directory)}, not read")
+        dirs[:] = sorted(d for d in dirs if not (here / d).is_symlink())
+        charts = [d for d in dirs if (here / d / "Chart.yaml").is_file()]
+        dirs[:] = [d for d in dirs if d not in charts]
+        found += [here / d for d in charts]
+        found += [here / f for f in sorted(files) if f.endswith(SUFFIXES) and _inside(here / f, top)]
+    if problems:
+        raise InputError(*problems)
+    yield from found
+
+
+def _inside(path: Path, top: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(top)
+    except (OSError, RuntimeError):  # a loop of links
+        return False
 
 
 def collect(
@@ -324,7 +363,11 @@ def _collect(paths: Sequence[Path], values_files: Sequence[Path], limits: Limits
         if not path.exists():
             problems.append(f"{display(path)}: no such file or directory")
             continue
-        targets = list(_walk(path)) if path.is_dir() else [path]
+        try:
+            targets = list(_walk(path)) if path.is_dir() else [path]
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
         for target in targets:
             try:
                 read.extend(from_chart(target, values, limits) if target.is_dir() else from_file(target, shared))

@@ -29,8 +29,9 @@ class Origin:
 
     file: str
     document: int | None = None
-    # Index in the `items` of a List document.
+    # Index in the `items` of a List document, then in the `items` of Lists nested in that item.
     item: int | None = None
+    nested: tuple[int, ...] = ()
     # 1-based line and column of the object's first key, when the format gives them.
     line: int | None = None
     column: int | None = None
@@ -38,6 +39,7 @@ class Origin:
     def __str__(self) -> str:
         doc = f"#{self.document}" if self.document is not None else ""
         item = f".items[{self.item}]" if self.item is not None else ""
+        item += "".join(f".items[{i}]" for i in self.nested)
         return f"{self.file}{doc}{item}"
 
     def to_dict(self) -> dict[str, str | int]:
@@ -46,6 +48,8 @@ class Origin:
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
+        if self.nested:
+            out["nested"] = ".".join(map(str, self.nested))
         return out
 
 

@@ -11,6 +11,7 @@ from policies.rules.image_digest import RULE as IMAGE_DIGEST
 from policies.rules.image_registry import RULE as IMAGE_REGISTRY
 from policies.rules.implicit_endpoint import RULE as IMPLICIT_ENDPOINT
 from policies.rules.node_region import RULE as NODE_REGION
+from policies.rules.opaque_data import RULE as OPAQUE_DATA
 from policies.rules.plaintext_secret import RULE as PLAINTEXT_SECRET
 from policies.rules.pod_security import RULE as POD_SECURITY
 from policies.rules.tls_required import RULE as TLS_REQUIRED
@@ -19,6 +20,7 @@ ALL_RULES: tuple[Rule, ...] = (
     IMAGE_REGISTRY,
     IMAGE_DIGEST,
     ENDPOINT_SOVEREIGNTY,
+    OPAQUE_DATA,
     IMPLICIT_ENDPOINT,
     NODE_REGION,
     CLOUD_REGION,

@@ -196,11 +196,33 @@ def scan_value(value: str, key: str = "") -> tuple[Hit, ...]:
     return tuple(Hit(raw) for raw in find_endpoints(value.strip(), key))
 
 
-def scan_base64(value: str, key: str = "") -> tuple[Hit, ...]:
-    """Secret `data`: decode, then scan as text; binary payloads (keystores, DER) hold no text endpoints."""
+def decode_base64(value: str) -> bytes | None:
+    """Secret `data` / ConfigMap `binaryData` bytes; None when the value is not base64."""
     try:
-        payload = base64.b64decode("".join(value.split()), validate=True)
-        text = payload.decode("utf-8")
+        return base64.b64decode("".join(value.split()), validate=True)
     except (binascii.Error, ValueError):
+        return None
+
+
+# Bytes no text file holds (tab, newlines and form feed excepted): the payload is binary.
+_BINARY = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
+_PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{4,}")
+
+
+def scan_base64(value: str, key: str = "") -> tuple[Hit, ...]:
+    """Secret `data` and ConfigMap `binaryData`, read as the consuming application would: UTF-8 text,
+    else Latin-1 text (a `.properties` file), else, for binary payloads (keystores, a NUL byte), the
+    runs of printable characters, as `strings` shows them. Values that are not base64 are reported
+    by the `opaque-data` rule."""
+    payload = decode_base64(value)
+    if payload is None:
         return ()
-    return () if "\x00" in text else scan_value(text, key)
+    if _BINARY.search(payload) is None:
+        try:
+            return scan_value(payload.decode("utf-8"), key)
+        except UnicodeDecodeError:
+            return scan_value(payload.decode("latin-1"), key)
+    if len(payload) > MAX_DOCUMENT:
+        return (Hit("", "", f"{len(payload)} bytes, over the {MAX_DOCUMENT} inspection limit"),)
+    return tuple(Hit(raw, f"byte {run.start()}") for run in _PRINTABLE_RUN.finditer(payload)
+                 for raw in find_endpoints(run.group().decode("ascii")))

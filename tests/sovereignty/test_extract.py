@@ -153,8 +153,10 @@ def test_yaml_alias_bomb_is_not_expanded() -> None:
 def test_base64_secret_data_is_decoded() -> None:
     encoded = base64.b64encode(b"DSN=https://k@o1.ingest.sentry.io/1\n").decode()
     assert [h.raw for h in scan_base64(encoded, "env")] == ["https://k@o1.ingest.sentry.io/1"]
-    assert scan_base64(base64.b64encode(b"\x00\x01binary evil.com").decode()) == ()
-    assert scan_base64("not base64!") == ()
+    # A binary payload is read as `strings` would show it: its endpoints are found, never skipped.
+    assert [(h.raw, h.where) for h in scan_base64(base64.b64encode(b"\x00\x01binary evil.com").decode())] == [
+        ("evil.com", "byte 2")]
+    assert scan_base64("not base64!") == ()  # reported by the opaque-data rule
 
 
 def test_oversized_document_fails_closed() -> None:
