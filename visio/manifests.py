@@ -3,7 +3,8 @@
 Manifests are YAML (multi-document) or JSON, `kind: List` expanded. A directory is read recursively
 for *.yaml, *.yml and *.json; a directory holding Chart.yaml is a Helm chart and is rendered with the
 real Helm library instead (its templates are not manifests). Documents are read as the API server
-decodes them (a null field is unset, the items of a typed `<Kind>List` take its kind), then every
+decodes them (a null field is unset, the items of a typed `<Kind>List` take its kind, the fields the
+server defaults take their default: see `visio.defaulting`), then every
 object must be one Kubernetes would accept (the 1.31 schemas, unknown fields refused). A document
 that is not is refused: the audit reports it as a mandatory finding naming the file, the document and
 the key path, and judges the rest. Only input that leaves nothing to audit is an InputError.
@@ -91,14 +92,17 @@ def _type(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _schema(obj: dict[str, Any], where: str, loc: tuple[str | int, ...]) -> None:
+def _schema(obj: dict[str, Any], where: str, loc: tuple[str | int, ...]) -> dict[str, Any]:
+    """The object as the API server stores it (its defaults filled in), once it is one the server accepts."""
     try:
+        obj = schema.defaulted(obj, KUBERNETES_VERSION)
         found = schema.errors(obj, KUBERNETES_VERSION)
     except schema.UnknownKind:
-        return  # custom resources: no schema offline, the rules still see them
+        return obj  # custom resources: no schema offline, the rules still see them
     if found:
         path, reason = found[0]
         raise Unusable(where, (*loc, *path), reason.splitlines()[0])
+    return obj
 
 
 def _is_list(doc: dict[str, Any], has_items: bool) -> bool:
@@ -121,8 +125,7 @@ def objects_of(doc: Any, where: str) -> Iterator[tuple[Item, dict[str, Any] | Un
     doc = without_nulls(doc)
     _shape(doc, where)
     if not _is_list(doc, has_items):
-        _schema(doc, where, ())
-        yield (), doc
+        yield (), _schema(doc, where, ())
         return
     yield from _items(doc, where, (), ())
 
@@ -143,7 +146,7 @@ def _items(doc: dict[str, Any], where: str, loc: tuple[str | int, ...], within: 
             if _is_list(item, "items" in item):
                 yield from _items(item, where, here, at)
                 continue
-            _schema(item, where, here)
+            item = _schema(item, where, here)
         except Unusable as exc:
             yield at, exc
             continue

@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import kubernetes_validate
 
 from visio.config.loader import format_path as key_path_text
+from visio.defaulting import Defaults
 from visio.schemacheck import Check, compile_schema
 
 if TYPE_CHECKING:
@@ -81,6 +82,32 @@ def _validator(version: str, api_version: str, kind: str) -> Validator:
 def _check(version: str, api_version: str, kind: str) -> Check | None:
     schema, definitions = _schema(version, api_version, kind)
     return compile_schema(schema, definitions.get("$defs", {}))
+
+
+@functools.cache
+def _defaults(directory: str) -> Defaults:
+    return Defaults(_load(directory, "_definitions.json").get("$defs", {}))
+
+
+@functools.cache
+def _filler(version: str, api_version: str, kind: str) -> Callable[[Any], Any] | None:
+    schema, _ = _schema(version, api_version, kind)
+    return _defaults(_schema_dir(version)).node(schema)
+
+
+def defaulted(obj: dict[str, Any], version: str) -> dict[str, Any]:
+    """The object with the fields the API server defaults filled in; `obj` itself when none apply.
+
+    UnknownKind when there is no schema (custom resources are not defaulted here).
+    """
+    fill = _filler(version, str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+    if fill is None:
+        return obj
+    try:
+        filled: dict[str, Any] = fill(obj)
+    except RecursionError:
+        return obj  # judged as written; the schema check words what is wrong with it
+    return filled
 
 
 def valid(obj: Mapping[str, Any], version: str) -> bool | None:
