@@ -144,28 +144,21 @@ class Plan:
 
 
 def _for_engine(value: Any) -> Any:
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+    return redact(value, unknown=UNKNOWN_STRING_VALUE)
+
+
+def redact(value: Any, unknown: str = "[unknown]") -> Any:
+    """Secrets as "[secret]", unknowns as `unknown` (the engine's sentinel where rules judge them)."""
     if isinstance(value, Secret):
         return "[secret]"
     if value is UNKNOWN:
-        from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
-
-        return UNKNOWN_STRING_VALUE
+        return unknown
     if isinstance(value, Mapping):
-        return {k: _for_engine(v) for k, v in value.items()}
+        return {k: redact(v, unknown) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_for_engine(v) for v in value]
-    return value
-
-
-def redact(value: Any) -> Any:
-    if isinstance(value, Secret):
-        return "[secret]"
-    if value is UNKNOWN:
-        return "[unknown]"
-    if isinstance(value, Mapping):
-        return {k: redact(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
+        return [redact(v, unknown) for v in value]
     return value
 
 
