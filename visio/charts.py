@@ -12,7 +12,7 @@ import yaml
 from visio import PROJECT_ROOT
 from visio.chartcheck import confine
 from visio.config.loader import format_path
-from visio.config.yamlsafe import load_all
+from visio.config.yamlsafe import Position, load_all_positioned
 from visio.errors import InputError
 
 CHARTS_DIR = PROJECT_ROOT / "charts"
@@ -38,16 +38,21 @@ def helm_render(path: Path, values: dict[str, Any] | None, release: str, namespa
 
 def objects(path: Path, manifests: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
     """The objects of rendered templates: (template path, object) in template order."""
-    found: list[tuple[str, dict[str, Any]]] = []
+    return [(template, doc) for template, doc, _ in positioned_objects(path, manifests)]
+
+
+def positioned_objects(path: Path, manifests: dict[str, str]) -> list[tuple[str, dict[str, Any], Position | None]]:
+    """As `objects`, with where each object starts in its template as rendered."""
+    found: list[tuple[str, dict[str, Any], Position | None]] = []
     for template in sorted(manifests):
         if not template.endswith((".yaml", ".yml", ".json")):
             continue  # NOTES.txt and helpers render to text
-        for doc in load_all(manifests[template], template):
+        for doc, position in load_all_positioned(manifests[template], template):
             if doc is None:
                 continue
             if not isinstance(doc, dict) or "kind" not in doc:
                 raise InputError(f"{path}: {template}: rendered a document that is not a Kubernetes object")
-            found.append((template, doc))
+            found.append((template, doc, position))
     return found
 
 

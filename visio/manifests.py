@@ -23,7 +23,7 @@ from typing import Any
 from policies.engine.adapters import from_kubernetes
 from policies.engine.model import Origin, Refused, Resource, ResourceRef
 from visio import schema
-from visio.config.jsonsafe import load_json
+from visio.config.jsonsafe import load_json_positioned
 from visio.config.loader import display, format_path
 from visio.config.yamlsafe import Leaves, Position, load_all_positioned, load_one, read_text
 from visio.errors import InputError
@@ -180,7 +180,7 @@ def _documents(path: Path, source: str, shared: Leaves | None = None) -> list[tu
     text = read_text(path, max_bytes=MAX_FILE_BYTES)
     try:
         if path.suffix == ".json":
-            return [(load_json(text, source), None)]
+            return [load_json_positioned(text, source)]
         return [(doc, at) for doc, at in load_all_positioned(text, source, shared) if doc is not None]
     except RecursionError:
         raise InputError(f"{source}: nesting too deep to be a Kubernetes manifest") from None
@@ -279,23 +279,26 @@ def chart_name(path: Path) -> str:
 
 
 def from_chart(path: Path, values: dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> list[Found | Refused]:
-    from visio.charts import objects  # the Helm library loads only when a chart is audited
+    from visio.charts import positioned_objects  # the Helm library loads only when a chart is audited
 
     name = chart_name(path)
     source = display(path)
-    by_template: dict[str, list[dict[str, Any]]] = {}
+    by_template: dict[str, list[tuple[Any, Position | None]]] = {}
     # A chart to audit is someone else's code: it renders in a child process, within limits.
     manifests = render_manifests(path, values, release=name, namespace="default", limits=limits)
-    for template, doc in objects(path, manifests):
-        by_template.setdefault(template, []).append(doc)
+    for template, doc, position in positioned_objects(path, manifests):
+        by_template.setdefault(template, []).append((doc, position))
     read: list[Found | Refused] = []
     for template, docs in by_template.items():
-        # Template names start with the chart's name; the file is under the chart's directory.
+        # Template names start with the chart's name; the file is under the chart's directory. Lines
+        # and columns are those of the template as rendered (what `helm template` prints), marked so.
         file = f"{source}/{template.split('/', 1)[1]}" if "/" in template else source
-        for item in _read([(doc, None) for doc in docs], file, f"{source}: {template}"):
+        for item in _read(docs, file, f"{source}: {template}"):
             if isinstance(item, Found):
                 shown = str(item.origin).removeprefix(file)
-                item = Found(item.obj, f"chart {name}: {template}{shown}", item.origin)
+                item = Found(item.obj, f"chart {name}: {template}{shown}", replace(item.origin, rendered=True))
+            elif item.origin is not None:
+                item = replace(item, origin=replace(item.origin, rendered=True))
             read.append(item)
     return read
 

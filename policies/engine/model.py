@@ -35,6 +35,8 @@ class Origin:
     # 1-based line and column of the object's first key, when the format gives them.
     line: int | None = None
     column: int | None = None
+    # Line and column are in the file as a template rendered it (a Helm chart's), not in its source.
+    rendered: bool = False
 
     def __str__(self) -> str:
         doc = f"#{self.document}" if self.document is not None else ""
@@ -50,6 +52,8 @@ class Origin:
                 out[key] = value
         if self.nested:
             out["nested"] = ".".join(map(str, self.nested))
+        if self.rendered:
+            out["rendered"] = True
         return out
 
 

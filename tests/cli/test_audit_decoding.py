@@ -43,7 +43,8 @@ def test_chart_with_null_target_port_reports_its_foreign_analytics_proxy(tmp_pat
     findings = report(result)["findings"]
     proxy = [f for f in findings if f["resource"]["name"] == "analytics-analytics-proxy"]
     assert [(f["rule"], f["path"]) for f in proxy] == [("endpoint-sovereignty", "spec.externalName")]
-    assert proxy[0]["origin"] == {"file": str(CHART.relative_to(ROOT)) + "/templates/analytics-service.yaml"}
+    assert proxy[0]["origin"] == {"file": str(CHART.relative_to(ROOT)) + "/templates/analytics-service.yaml",
+                                  "line": 2, "column": 1, "rendered": True}
     assert "unusable-input" not in rules(findings)
 
 

@@ -79,3 +79,68 @@ def test_junit_and_html_name_the_location_and_the_rule_metadata(tmp_path: Path) 
     assert html.returncode == 1, html.stderr
     page = (tmp_path / "r.html").read_text()
     assert "sub/list.yaml:4:5" in page and "#rule-endpoint-sovereignty" in page
+
+
+def _regions(run: dict[str, Any], rule: str) -> dict[str, Any]:
+    return {
+        r["locations"][0]["logicalLocations"][0]["name"]: r["locations"][0]["physicalLocation"]
+        for r in run["results"] if r["ruleId"] == rule
+    }
+
+
+def _service(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "apps"},
+            "spec": {"type": "ExternalName", "externalName": "eu.i.posthog.com"}}
+
+
+def test_json_objects_and_list_items_have_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fine"}, "data": {"items": "[1]"}},
+             _service("first"), _service("second")]
+    (tmp_path / "sub" / "list.json").write_text(json.dumps({"kind": "List", "apiVersion": "v1", "items": items},
+                                                           indent=2))
+    (tmp_path / "sub" / "one.json").write_text("\n\n  " + json.dumps(_service("alone")))
+    located = _regions(_sarif(tmp_path)["runs"][0], "endpoint-sovereignty")
+    lines = (tmp_path / "sub" / "list.json").read_text().splitlines()
+    starts = [i + 1 for i, line in enumerate(lines) if line == "    {"]
+    assert located["first"] == {"artifactLocation": {"uri": "sub/list.json"},
+                                "region": {"startLine": starts[1], "startColumn": 5}}
+    assert located["second"]["region"] == {"startLine": starts[2], "startColumn": 5}
+    assert located["alone"] == {"artifactLocation": {"uri": "sub/one.json"},
+                                "region": {"startLine": 3, "startColumn": 3}}
+    junit = audit("sub", "--format", "junit", cwd=tmp_path).stdout
+    assert f"(sub/list.json:{starts[1]}:5)" in junit and "(sub/one.json:3:3)" in junit
+
+
+CHART_TEMPLATE = """\
+{{- if .Values.enabled }}
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: {{ .Release.Name }}-config, namespace: apps}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}-proxy
+  namespace: apps
+spec: {type: ExternalName, externalName: eu.i.posthog.com}
+{{- end }}
+"""
+
+
+def test_chart_objects_point_at_their_template_with_the_rendered_line(tmp_path: Path) -> None:
+    chart = tmp_path / "sub"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: proxy\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("enabled: true\n")
+    (chart / "templates" / "proxy.yaml").write_text(CHART_TEMPLATE)
+    run = _sarif(tmp_path)["runs"][0]
+    # The template renders with its first line (the `if`) left empty, so lines match the source here.
+    assert _regions(run, "endpoint-sovereignty")["proxy-proxy"] == {
+        "artifactLocation": {"uri": "sub/templates/proxy.yaml"}, "region": {"startLine": 6, "startColumn": 1}}
+    # A directive above an object would shift its source line: the location says it is the rendered one.
+    proxy = next(r for r in run["results"] if r["locations"][0]["logicalLocations"][0]["name"] == "proxy-proxy")
+    assert "as the chart renders it" in proxy["locations"][0]["message"]["text"]
+    html = audit("sub", "--format", "html", "-o", tmp_path / "r.html", cwd=tmp_path)
+    assert html.returncode == 1, html.stderr
+    assert "sub/templates/proxy.yaml:6:1 (as rendered)" in (tmp_path / "r.html").read_text()

@@ -28,6 +28,10 @@ def _result(target: Target, finding: Finding, rule_index: dict[str, int]) -> dic
         physical: dict[str, Any] = {"artifactLocation": {"uri": origin.file}}
         if origin.line is not None:
             physical["region"] = {"startLine": origin.line, "startColumn": origin.column or 1}
+            if origin.rendered:
+                # The region is in the template's output; a directive above the object shifts the source.
+                location["message"] = {"text": f"line {origin.line}, column {origin.column or 1} of "
+                                               f"{origin.file} as the chart renders it"}
         location["physicalLocation"] = physical
     elif target.uri:
         location["physicalLocation"] = {"artifactLocation": {"uri": target.uri}}

@@ -92,7 +92,9 @@ def location(finding: Finding) -> str | None:
     origin = finding.origin
     if origin is None:
         return None
-    return f"{origin.file}:{origin.line}:{origin.column or 1}" if origin.line is not None else origin.file
+    if origin.line is None:
+        return origin.file
+    return f"{origin.file}:{origin.line}:{origin.column or 1}" + (" (as rendered)" if origin.rendered else "")
 
 
 def rule_descriptions() -> dict[str, str]:
