@@ -19,9 +19,9 @@ from components.media import Media, turn_uris
 from components.secrets import SecretPool, resolve
 from components.signalling import Signalling
 from components.sizing import size
+from components.stack import stack_config
 from components.values import captioning, identity, media, signalling
 from components.values.secrets import SecretSet
-from visio.config.runtime import stack_config
 
 
 def declared_secrets(module: ModuleType) -> SecretSet:

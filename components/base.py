@@ -9,11 +9,11 @@ from typing import Any, ClassVar, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from common.config import StackConfig
+from common.paths import chart_path
 from components import network
 from components.secrets import SecretPool
 from components.values.secrets import SecretSet
-from visio.charts import chart_path
-from visio.config import StackConfig
 
 PodSecurity = Literal["restricted", "baseline", "privileged"]
 # What a namespace holds, for the data-protection register: call content (audio, video, captions)

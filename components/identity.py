@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from common.config import StackConfig
 from components import network
 from components.base import ServiceComponent
-from visio.config import StackConfig
 
 
 class Identity(ServiceComponent):

@@ -31,9 +31,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from common.config import StackConfig
 from components.values import captioning as captioning_values
 from components.values import identity as identity_values
-from visio.config import StackConfig
 
 # Namespaces of the platform (one per service).
 SIGNALLING, MEDIA, CAPTIONING, IDENTITY = "visio-signalling", "visio-media", "visio-captioning", "visio-identity"

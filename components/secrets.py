@@ -14,9 +14,9 @@ from collections.abc import Iterable
 import pulumi
 import pulumi_random
 
+from common.config import StackConfig
+from common.errors import InputError
 from components.values.secrets import SecretSet, SecretSpec, config_secret, merge
-from visio.config import StackConfig
-from visio.errors import InputError
 
 TYPE = "visio:secrets:SecretPool"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from visio.config.model import StackConfig
-from visio.errors import InputError
+from common.config.model import StackConfig
+from common.errors import InputError
 
 # LiveKit's published benchmark on a 16-core node: a 720p video room of 150 publishers and
 # 150 subscribers runs at ~85% CPU (audio-only: 10 publishers / 3,000 subscribers at ~80%).

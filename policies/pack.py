@@ -12,7 +12,7 @@ advisory outside production), so an advisory finding is reported as advisory. A 
 preview (see `policies.engine.adapters`) that a rule flagged or read is reported as advisory during
 preview and as mandatory at update.
 
-Stack facts for `iac-state`: decided by `visio.stackfacts`, as for `visio plan` (the backend from
+Stack facts for `iac-state`: decided by `policies.engine.stackfacts`, as for `visio plan` (the backend from
 PULUMI_BACKEND_URL, else Pulumi.yaml's `backend.url`; the stack file's `secretsprovider`; production
 from its `visio:environment`).
 
@@ -82,9 +82,10 @@ def stack_name() -> str | None:
 @lru_cache(maxsize=1)
 def _stack_file() -> tuple[str | None, dict[str, Any] | None, str | None]:
     """(stack name, raw stack file, problem) for the stack Pulumi runs the pack for."""
-    from visio.config.loader import display, stack_path
-    from visio.config.yamlsafe import load_one, read_text
-    from visio.errors import InputError
+    from common.config.loader import stack_path
+    from common.errors import InputError
+    from common.paths import display
+    from common.yamlsafe import load_one, read_text
 
     name = stack_name()
     if name is None:
@@ -100,7 +101,7 @@ def _stack_file() -> tuple[str | None, dict[str, Any] | None, str | None]:
 
 
 def stack_facts(config: PolicyConfig) -> StackFacts:
-    from visio.stackfacts import stack_facts as decide
+    from policies.engine.stackfacts import stack_facts as decide
 
     name, doc, _problem = _stack_file()
     return decide(name, doc, config.production)
@@ -108,9 +109,9 @@ def stack_facts(config: PolicyConfig) -> StackFacts:
 
 def initial_settings() -> dict[str, Any]:
     """The pack-wide settings derived from the stack being deployed, if its file loads."""
-    from visio.config.loader import load_stack
-    from visio.errors import InputError
-    from visio.policyconfig import from_stack, to_json
+    from common.config.loader import load_stack
+    from common.errors import InputError
+    from policies.engine.stackconfig import from_stack, to_json
 
     name = stack_name()
     if name is None:

@@ -42,11 +42,12 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
   fi
 fi
-stamp=.venv/.requirements.lock
-if ! cmp -s requirements.lock "$stamp"; then
+# The editable install maps each top-level package, so a change of pyproject.toml reinstalls too.
+stamp=.venv/.installed
+if ! cat requirements.lock pyproject.toml | cmp -s - "$stamp"; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
-  cp requirements.lock "$stamp"
+  cat requirements.lock pyproject.toml >"$stamp"
 fi
 
 case "$job" in

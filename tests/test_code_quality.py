@@ -13,7 +13,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_clean() -> None:
-    result = _run("ruff", "check", "visio", "components", "policies", "tests", "__main__.py", "bench")
+    result = _run("ruff", "check", "common", "visio", "components", "policies", "tests", "__main__.py", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -1,6 +1,1 @@
-"""Sovereign Visio platform: typed stacks, rendering, and the `visio` command-line tool."""
-
-from pathlib import Path
-
-# The project root: where Pulumi.yaml, stacks/ and charts/ live.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The `visio` command line: one package per front end (plan, audit, scan, drift, verify, summarize)."""

@@ -1,4 +1,4 @@
-"""The `visio` command-line tool: one Typer app, one module per command under `visio.commands`."""
+"""The `visio` command-line tool: one Typer app, each command registered by its front end's package."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import traceback
 
 import typer
 
-from visio.errors import InputError, redact
+from common.errors import InputError, redact
 
 # Exit codes every command keeps: 0 clean, 1 findings (or drift), 2 unusable input, 3 a crash, so a
 # pipeline never mistakes a crash for a verdict.
@@ -26,12 +26,21 @@ app = typer.Typer(
 )
 
 # Each module defines `register(app)`; the order is the order of `visio --help`.
-COMMANDS = ("stacks", "validate", "plan", "audit", "scan", "drift", "summarize", "verify")
+COMMANDS = (
+    "visio.stacks.command",
+    "visio.stacks.validate",
+    "visio.plan.command",
+    "visio.audit.command",
+    "visio.scan.command",
+    "visio.drift.command",
+    "visio.summarize.command",
+    "visio.verify.command",
+)
 
 
 def _load_commands() -> None:
-    for name in COMMANDS:
-        importlib.import_module(f"visio.commands.{name}").register(app)
+    for module in COMMANDS:
+        importlib.import_module(module).register(app)
 
 
 _load_commands()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.config.model import StackConfig
+from common.errors import InputError
+from common.images import image_ref
 from components.sizing import size
 from components.values.media import NODE_POOL_LABEL
 from components.values.secrets import SecretSet, SecretSpec
-from visio.config.model import StackConfig
-from visio.errors import InputError
-from visio.images import image_ref
 
 CHART = "captioning"
 NAMESPACE = "visio-captioning"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from visio.config import StackConfig
-from visio.images import image_ref
+from common.config import StackConfig
+from common.images import image_ref
 
 
 def image(stack: StackConfig, name: str) -> str:

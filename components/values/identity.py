@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.config import StackConfig
 from components.values.common import image, replica_floor, tls_ingress, topology
 from components.values.secrets import SecretSet, SecretSpec
 from components.values.signalling import OIDC_CLIENT_ID
-from visio.config import StackConfig
 
 CHART = "identity"
 NAMESPACE = "visio-identity"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.config.model import StackConfig
+from common.images import image_ref
 from components.sizing import size
 from components.values.common import tls_ingress
 from components.values.secrets import SecretSet, SecretSpec
-from visio.config.model import StackConfig
-from visio.images import image_ref
 
 CHART = "media"
 NAMESPACE = "visio-media"

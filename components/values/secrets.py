@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from visio.config import SecureValue, StackConfig
+from common.config import SecureValue, StackConfig
 
 SecretSet = dict[str, dict[str, "SecretSpec"]]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from common.config import StackConfig
 from components.values.common import image, replica_floor, tls_ingress, topology
 from components.values.secrets import SecretSet, SecretSpec
-from visio.config import StackConfig
 
 CHART = "signalling"
 NAMESPACE = "visio-signalling"

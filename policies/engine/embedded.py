@@ -13,10 +13,10 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
+from common import yamlsafe
+from common.errors import InputError
 from policies.engine.model import Resource
 from policies.engine.podspec import containers, env_vars, key_path
-from visio.config import yamlsafe
-from visio.errors import InputError
 
 MAX_TEXT = 1024 * 1024
 _LIVEKIT_KEYS = frozenset({"rtc", "keys", "key_file", "turn", "redis", "room", "webhook", "port"})

@@ -16,11 +16,11 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from common import yamlsafe
+from common.errors import InputError
+from common.keypath import format_path
 from policies.engine.config import Exemption, PolicyConfig
 from policies.engine.model import ResourceRef
-from visio.config import yamlsafe
-from visio.config.loader import format_path
-from visio.errors import InputError
 
 _LIST = TypeAdapter(list[Exemption])
 

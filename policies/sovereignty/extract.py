@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from common.errors import InputError
+from common.yamlsafe import load_all
 from policies.sovereignty.tables import tlds
-from visio.config.yamlsafe import load_all
-from visio.errors import InputError
 
 _MAYBE = re.compile(r"[.:\u3002\uff0e\uff61]")
 _URL = re.compile(

@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 
 # EU member states and the other EEA states (GDPR applies there too): the same list stacks are placed by.
-from visio.config.regions import EU_EEA
+from common.regions import EU_EEA
 
 __all__ = ["EU_EEA", "Operator"]
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bench.estate import generate
-from visio import schema, schemacheck
+from visio.kube import schema, schemacheck
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = "1.31"

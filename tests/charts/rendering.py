@@ -7,8 +7,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from visio.charts import chart_path, render
-from visio.config import stack_names
+from common.config import stack_names
+from common.paths import chart_path
+from visio.kube.charts import render
 
 STACKS = stack_names()
 

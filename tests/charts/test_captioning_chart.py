@@ -9,13 +9,13 @@ import helm_python
 import pytest
 import yaml
 
+from common.config import StackConfig, load_stack
+from common.errors import InputError
+from common.images import IMAGES
+from common.paths import chart_path
 from components.sizing import size
 from components.values import captioning
 from tests.charts.rendering import STACKS, by_kind, containers, env_of, rendered, validate_all
-from visio.charts import chart_path
-from visio.config import StackConfig, load_stack
-from visio.errors import InputError
-from visio.images import IMAGES
 
 Obj = dict[str, Any]
 

@@ -14,12 +14,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from common.config import SecureValue, StackConfig, load_stack, stack_names
+from common.errors import InputError
+from common.images import IMAGES
+from common.paths import chart_path
 from components.values import identity, signalling
 from components.values.secrets import SecretSpec
-from visio.charts import chart_path, render
-from visio.config import SecureValue, StackConfig, load_stack, stack_names
-from visio.errors import InputError
-from visio.images import IMAGES
+from visio.kube.charts import render
 
 Obj = dict[str, Any]
 BUILDERS = {"signalling": signalling, "identity": identity}

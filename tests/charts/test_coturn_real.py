@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from visio.config import load_stack
+from common.config import load_stack
 from visio.verify import local
 from visio.verify.coturn import denied_by_conf
 from visio.verify.local import FORBIDDEN, MediaRender, TurnServer, rest_credentials

@@ -8,10 +8,10 @@ from typing import Any
 import helm_python
 import pytest
 
+from common.config import StackConfig, load_stack
+from common.paths import chart_path
 from components.values import identity
 from tests.charts.rendering import STACKS, by_kind, env_of, rendered, validate_all
-from visio.charts import chart_path
-from visio.config import StackConfig, load_stack
 
 Obj = dict[str, Any]
 

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from common.config import load_stack
+from common.errors import InputError
+from common.paths import chart_path
 from components.values import captioning, media
-from visio.charts import chart_path, render
-from visio.config import load_stack
-from visio.errors import InputError
+from visio.kube.charts import render
 
 Values = dict[str, Any]
 

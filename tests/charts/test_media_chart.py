@@ -19,11 +19,11 @@ import helm_python
 import pytest
 import yaml
 
+from common.config import StackConfig, load_stack
+from common.paths import chart_path
 from components.sizing import size
 from components.values import media
 from tests.charts.rendering import STACKS, by_kind, containers, env_of, rendered, validate_all
-from visio.charts import chart_path
-from visio.config import StackConfig, load_stack
 
 Obj = dict[str, Any]
 

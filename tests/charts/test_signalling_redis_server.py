@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from common.config import load_stack
+from common.paths import chart_path
 from components.values import signalling
-from visio.charts import chart_path, render
-from visio.config import load_stack
+from visio.kube.charts import render
 
 PASSWORD = "Sig4nallingRedisTestPassw0rd0123"
 SERVERS_REQUIRED = bool(os.environ.get("VISIO_REQUIRE_SERVERS"))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from common.config import StackConfig, load_stack
+from common.errors import InputError
 from components.sizing import (
     KYUTAI_STREAMS_PER_GPU,
     LIVEKIT_VIDEO_PARTICIPANTS_PER_16_CORE_NODE,
     WHISPER_STREAMS_PER_GPU,
     size,
 )
-from visio.config import StackConfig, load_stack
-from visio.errors import InputError
 
 
 def _with(config: StackConfig, **capacity: object) -> StackConfig:
@@ -83,8 +83,8 @@ def test_more_allocations_than_relay_ports_is_refused() -> None:
 
 def sizing_table() -> list[str]:
     """The README's table of what each example stack gets, computed from the code."""
+    from common.config import stack_names
     from components.values.identity import values as identity_values
-    from visio.config import stack_names
 
     rows = [
         "| stack | peak participants (room size) | SFU nodes | TURN replicas (allocations each) "

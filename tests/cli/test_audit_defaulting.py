@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from tests.cli.test_audit import audit
-from visio import schema
-from visio.defaulting import DEFAULTS
-from visio.manifests import KUBERNETES_VERSION, collect
+from visio.audit.manifests import KUBERNETES_VERSION, collect
+from visio.kube import schema
+from visio.kube.defaulting import DEFAULTS
 
 OMITTED = """\
 apiVersion: apps/v1

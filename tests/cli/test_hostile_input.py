@@ -47,9 +47,7 @@ def test_hostile_manifest_is_one_error_line(tmp_path: Path, name: str, text: str
 def test_schema_lookup_never_builds_a_path_from_the_kind(tmp_path: Path) -> None:
     from importlib import resources
 
-    from visio import schema
-
-    # A `*-v1.json` planted where a kind joined into a path would reach it: never loaded as a schema.
+    from visio.kube import schema
     planted = tmp_path / "evil-v1.json"
     planted.write_text(json.dumps({"type": "object", "required": ["planted"]}))
     directory = Path(str(resources.files("kubernetes_validate"))) / "kubernetes-json-schema" / "v1.31.0-local-strict"
@@ -177,7 +175,7 @@ def test_reports_are_written_all_or_none(tmp_path: Path) -> None:
 def test_a_crash_has_its_own_exit_code_and_one_line(monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     from visio import cli
-    from visio.commands import audit as audit_command
+    from visio.audit import command as audit_command
 
     def crash(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("unexpected state at https://svc:hunter2pw@example.fr")

@@ -12,7 +12,7 @@ import pytest
 from tests.cluster.fakeapi import FakeCluster
 from tests.cluster.state import STACK, populate
 from tests.conftest import run_visio
-from visio.plan import StackPlan, plan_stack
+from visio.plan.stackplan import StackPlan, plan_stack
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tests.cluster.fakeapi import FakeCluster
-from visio.plan import StackPlan
+from visio.plan.stackplan import StackPlan
 
 STACK = "interieur-prod"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.cluster.state import STACK, plant_defects
 from tests.conftest import run_visio
-from visio.drift import ABSENT, compare
+from visio.drift.compare import ABSENT, compare
 
 
 def drift_json(kubeconfig: Any) -> tuple[int, dict[str, Any], str]:

@@ -14,8 +14,8 @@ from tests.cluster.state import STACK, image_id, plant_defects, stored
 from tests.conftest import run_visio
 from visio.cluster.connect import api_client
 from visio.cluster.reader import read_cluster
-from visio.cluster.scan import NOT_AUDITED
-from visio.plan import StackPlan
+from visio.plan.stackplan import StackPlan
+from visio.scan.live import NOT_AUDITED
 
 
 def _not_audited(doc: dict[str, Any]) -> set[tuple[str, int | None]]:

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
+from common.config import stack_names
+from common.config.loader import build, split_namespaces
+from common.keypath import format_path
 from tests.conftest import ROOT
 from tests.engine.cli import PulumiCli, pulumi_cli
-from visio.config import stack_names
-from visio.config.loader import build, format_path, split_namespaces
 
 PASSPHRASE = "visio-example-stacks"  # README: the example stacks' passphrase
 
@@ -92,7 +93,7 @@ def test_every_secure_value_decrypts_and_the_whole_config_fits_the_model(decrypt
 
 def _as_engine_passes_secrets(visio: dict[str, Any], committed: dict[str, Any], stack: str) -> dict[str, Any]:
     """Secure leaves as the program receives them: the plaintext, marked secret."""
-    from visio.config.secure import SecureValue
+    from common.config.secure import SecureValue
 
     out = json.loads(json.dumps(visio))
     for key, value in committed.items():

@@ -12,8 +12,8 @@ from pathlib import Path
 import junitparser
 import pytest
 
+from common.config import load_stack
 from tests.conftest import run_visio
-from visio.config import load_stack
 from visio.verify.cluster import workloads
 
 KUBECONFIG = os.environ.get("VISIO_TEST_KUBECONFIG")

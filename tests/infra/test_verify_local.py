@@ -15,11 +15,11 @@ import junitparser
 import pytest
 from typer.testing import CliRunner
 
+from common.config import load_stack, stack_names
 from tests.conftest import run_visio
 from visio.cli import app
-from visio.config import load_stack, stack_names
+from visio.report.checkresult import CheckResult
 from visio.verify import localrun
-from visio.verify.result import CheckResult
 
 pytestmark = pytest.mark.usefixtures("servers")
 

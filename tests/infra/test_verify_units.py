@@ -11,9 +11,9 @@ import sys
 import pytest
 from testinfra.backend import parse_hostspec
 
+from common.config import load_stack
 from policies.engine.config import PolicyConfig
 from tests.conftest import run_visio
-from visio.config import load_stack
 from visio.verify import coturn, probes, sovereignty
 from visio.verify.cluster import Kube, _mounted_files, egress_command, label_selector, workloads
 from visio.verify.local import render_media

@@ -362,8 +362,8 @@ def test_exemptions_from_configuration(pack: Pack) -> None:
 
 
 def test_initial_config_comes_from_the_stack(pack: Pack) -> None:
-    from visio.config import load_stack
-    from visio.policyconfig import from_stack
+    from common.config import load_stack
+    from policies.engine.stackconfig import from_stack
 
     expected = from_stack(load_stack("dev"))
     info = pack.stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)

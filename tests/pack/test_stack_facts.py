@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from common.config import load_stack
 from policies import pack
-from visio import plan
-from visio.config import load_stack
-from visio.policyconfig import from_stack
+from policies.engine.stackconfig import from_stack
+from visio.plan import stackplan as plan
 
 
 @pytest.mark.parametrize("env_backend", [None, "s3://visio-state?endpoint=s3.gra.io.cloud.ovh.net"])

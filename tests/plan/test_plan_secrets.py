@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
-from visio.commands.plan import _as_json, _as_text, _target, _write_manifests
 from visio.console import out
-from visio.mockrun import walk_secrets
-from visio.plan import StackPlan, plan_stack, reveal
+from visio.kube.schema import UnknownKind, problems
+from visio.plan.command import _as_json, _as_text, _target, _write_manifests
+from visio.plan.mockrun import walk_secrets
+from visio.plan.stackplan import StackPlan, plan_stack, reveal
 from visio.report import html, junit, sarif
-from visio.schema import UnknownKind, problems
 
 STACKS = ["interieur-prod", "dev"]
 

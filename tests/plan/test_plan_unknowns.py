@@ -12,7 +12,7 @@ from policies.engine.adapters import from_pulumi
 from policies.engine.config import PolicyConfig
 from policies.engine.evaluate import evaluate
 from policies.engine.model import Resource
-from visio.mockrun import UNKNOWN, PlannedResource
+from visio.plan.mockrun import UNKNOWN, PlannedResource
 
 TYPE = "kubernetes:apps/v1:Deployment"
 CONFIG = PolicyConfig(allowedRegistries=["registry.interieur.gouv.fr"], trustedDomains=["visio.interieur.gouv.fr"])

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from common.errors import InputError
 from policies.engine import evaluate as engine
 from policies.engine.adapters import from_kubernetes
 from policies.engine.config import Exemption, PolicyConfig, Selector
@@ -23,7 +24,6 @@ from policies.rules.image_digest import RULE as IMAGE_DIGEST
 from policies.rules.image_registry import RULE as IMAGE_REGISTRY
 from policies.rules.pod_security import RULE as POD_SECURITY
 from tests.conftest import ROOT
-from visio.errors import InputError
 
 TODAY = dt.date(2026, 3, 1)
 # Exemption expiry is judged on a fixed date, injected as the engine takes it.

@@ -49,8 +49,8 @@ def test_controls_follow_the_kubernetes_version() -> None:
 
 
 def test_plan_judges_pods_at_the_stack_kubernetes_version() -> None:
-    from visio.config import load_stack
-    from visio.policyconfig import from_stack
+    from common.config import load_stack
+    from policies.engine.stackconfig import from_stack
 
     stack = load_stack("interieur-prod")
     assert from_stack(stack).kubernetesVersion == stack.config.cluster.kubernetesVersion

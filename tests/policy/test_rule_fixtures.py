@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from common import yamlsafe
 from policies.engine.adapters import from_kubernetes
 from policies.engine.config import PolicyConfig
 from policies.engine.evaluate import evaluate
@@ -24,7 +25,6 @@ from policies.engine.model import Resource, StackFacts
 from policies.engine.report import RULE_ERROR
 from policies.engine.rule import Rule
 from policies.rules import ALL_RULES
-from visio.config import yamlsafe
 
 BASE_CONFIG: dict[str, Any] = {
     "profile": "secnumcloud",

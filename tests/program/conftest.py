@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from visio.config import stack_names
-from visio.mockrun import Plan, run_program
+from common.config import stack_names
+from visio.plan.mockrun import Plan, run_program
 
 STACKS = stack_names()
 _CACHE: dict[str, Plan] = {}

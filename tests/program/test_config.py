@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from common.config import load_stack, stack_path
+from common.errors import InputError
 from components.sizing import size
-from visio.config import load_stack, stack_path
-from visio.engineconfig import PLACEHOLDER
-from visio.errors import InputError
-from visio.mockrun import ProgramMocks, Secret, run_program
+from visio.plan.mockrun import ProgramMocks, Secret, run_program
+from visio.plan.pulumiconfig import PLACEHOLDER
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from visio.errors import InputError
-from visio.expand import expand, plain_numbers, type_token
+from common.errors import InputError
+from visio.plan.expand import expand, plain_numbers, type_token
 
 TEMPLATES = {
     "config.yaml": """apiVersion: v1

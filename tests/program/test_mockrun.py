@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from visio.config import stack_path
-from visio.engineconfig import PLACEHOLDER, engine_config
-from visio.mockrun import ProgramError, run_program
+from common.config import stack_path
+from visio.plan.mockrun import ProgramError, run_program
+from visio.plan.pulumiconfig import PLACEHOLDER, engine_config
 
 TWO_CONFIGMAPS = """
 import pulumi_kubernetes as k8s

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from common.config import load_stack
 from tests.program.conftest import STACKS, plan_of
-from visio.config import load_stack
 
 LEVEL = {
     "visio-signalling": "restricted",

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from common.config import StackConfig, load_stack
 from components import network
 from components.network import COMPONENT_LABEL, NODE_RANGES
 from tests.program.conftest import STACKS, plan_of
-from visio.config import StackConfig, load_stack
-from visio.mockrun import Plan
+from visio.plan.mockrun import Plan
 
 POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from visio.config import SecureValue, load_stack, stack_path
-from visio.config.runtime import declared_secure_paths, stack_config
-from visio.engineconfig import engine_config
-from visio.errors import InputError
+from common.config import SecureValue, load_stack, stack_path
+from common.errors import InputError
+from components.stack import declared_secure_paths, stack_config
+from visio.plan.pulumiconfig import engine_config
 
 
 def test_the_model_declares_where_secrets_live() -> None:

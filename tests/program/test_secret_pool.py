@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from common.config import load_stack
+from common.errors import InputError
 from components.secrets import resolve
 from components.values.secrets import SecretSpec
-from visio.config import load_stack
-from visio.errors import InputError
 
 
 def test_same_as_must_lead_to_a_declared_value() -> None:

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from common.config import load_stack
 from components.values import captioning, identity, media, signalling
 from tests.program.conftest import STACKS, plan_of
-from visio.config import load_stack
-from visio.engineconfig import PLACEHOLDER
-from visio.mockrun import Plan, Secret, redact, walk_secrets
+from visio.plan.mockrun import Plan, Secret, redact, walk_secrets
+from visio.plan.pulumiconfig import PLACEHOLDER
 
 SECRET = "kubernetes:core/v1:Secret"
 RANDOM = "random:index/randomPassword:RandomPassword"

@@ -7,10 +7,10 @@ from collections import Counter
 import kubernetes_validate
 import pytest
 
+from common.config import load_stack
 from tests.charts.rendering import UNSCHEMAED_GROUPS
 from tests.program.conftest import STACKS, plan_of
-from visio.config import load_stack
-from visio.mockrun import Secret, redact
+from visio.plan.mockrun import Secret, redact
 
 COMPONENTS = {
     "signalling": "visio:signalling:Signalling",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import InputError
 from tests.conftest import run_visio
-from visio.errors import InputError
-from visio.pulumi_events import plain, read_events, read_preview, read_stack_export, summarize, urn_parts
+from visio.summarize.events import plain, read_events, read_preview, read_stack_export, summarize, urn_parts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PREVIEW, EVENTS, EXPORT = FIXTURES / "preview.json", FIXTURES / "events.jsonl", FIXTURES / "stack-export.json"

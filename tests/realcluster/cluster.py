@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from visio.plan import StackPlan, plan_stack, reveal
+from visio.plan.stackplan import StackPlan, plan_stack, reveal
 
 SCRIPT = ROOT / "scripts" / "local-cluster.sh"
 FIELD_MANAGER = "visio-test"

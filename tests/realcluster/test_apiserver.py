@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from common.config import stack_names
 from tests.realcluster.cluster import LocalCluster, desired
-from visio.config import stack_names
-from visio.plan import plan_stack
+from visio.plan.stackplan import plan_stack
 
 STACK = "interieur-prod"
 

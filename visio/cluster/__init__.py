@@ -1,6 +1,6 @@
-"""Reading a live cluster, read-only, with the official `kubernetes` client.
+"""The one client of a live cluster's API, read-only, used by `visio scan` and `visio drift`.
 
 `kinds` is the table of what is read and how; `connect` turns a kubeconfig into an API client;
-`reader` lists every kind page by page and records each kind it could not read; `running` finds the
-images pods actually run; `scan` judges the snapshot with the one rule engine.
+`reader` lists every kind page by page and records each kind it could not read; `localnodes` makes
+the simulated nodes of the local control plane from a stack's capacity.
 """

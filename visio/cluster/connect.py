@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kubernetes import client, config
 
-from visio.errors import InputError
+from common.errors import InputError
 
 
 def _default_path() -> Path | None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
+from common.config import Stack, load_stack
+from common.errors import InputError
 from components.sizing import size
-from visio.config import Stack, load_stack
-from visio.errors import InputError
 
 POOL_LABEL = "visio.numerique.gouv.fr/node-pool"
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"

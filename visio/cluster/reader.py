@@ -17,8 +17,8 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from common.errors import InputError
 from visio.cluster.kinds import KINDS, METADATA_LIST_ACCEPT, PAGE_SIZE, Kind
-from visio.errors import InputError
 
 TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from policies.engine.model import ResourceRef
 from policies.engine.report import Finding, Report
+from visio.report.checkresult import CheckResult
 from visio.report.target import Target
-from visio.verify.result import CheckResult
 
 
 def _evidence(result: CheckResult) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 
-from visio.errors import InputError
+from common.errors import InputError
 from visio.report import html, junit, sarif
 from visio.report.files import write_all
 from visio.report.target import Target

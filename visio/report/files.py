@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from visio.errors import InputError
+from common.errors import InputError
 
 
 def _is_within(path: Path, directory: Path) -> bool:

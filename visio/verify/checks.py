@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from policies.engine.config import PolicyConfig
+from visio.report.checkresult import CheckResult, Outcome, run_check
 from visio.verify import coturn, probes, sovereignty
 from visio.verify.probes import Host
-from visio.verify.result import CheckResult, Outcome, run_check
 
 
 def coturn_config(conf: str, target: str, relay: tuple[int, int]) -> list[CheckResult]:

@@ -21,15 +21,16 @@ from typing import Any
 import testinfra
 import yaml
 
+from common.config.loader import Stack
+from common.errors import InputError
+from common.paths import chart_path
 from components.values import captioning, identity, media, signalling
 from policies.engine.config import PolicyConfig
-from visio.charts import chart_path, render
-from visio.config.loader import Stack
-from visio.errors import InputError
-from visio.policyconfig import from_stack
+from policies.engine.stackconfig import from_stack
+from visio.kube.charts import render
+from visio.report.checkresult import CheckResult, Outcome, run_check
 from visio.verify import checks, probes, tls
 from visio.verify.probes import Host
-from visio.verify.result import CheckResult, Outcome, run_check
 
 # k.root-servers.net, anycast, run by RIPE NCC (Amsterdam): stable, EU-operated, answers on TCP/53.
 EGRESS_PROBE = ("193.0.14.129", 53)

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.config import StackConfig
+from common.paths import chart_path
 from components.values import media, signalling
-from visio.charts import chart_path, render
-from visio.config import StackConfig
+from visio.kube.charts import render
 
 LOOPBACK = "127.0.0.1"
 UNPRIVILEGED = 65534  # nobody, when the chart runs a server as root

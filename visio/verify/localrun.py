@@ -17,13 +17,13 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from common.config.loader import Stack
+from common.errors import InputError
 from policies.engine.config import PolicyConfig
-from visio.config.loader import Stack
-from visio.errors import InputError
-from visio.policyconfig import from_stack
+from policies.engine.stackconfig import from_stack
+from visio.report.checkresult import CheckResult, Outcome, run_check
 from visio.verify import checks, local, probes, tls
 from visio.verify.probes import Host
-from visio.verify.result import CheckResult, Outcome, run_check
 
 REFUSED_PEERS = ("127.0.0.1", "10.0.0.1", "169.254.169.254")
 TURN_USER = "visio-verify"

@@ -18,7 +18,7 @@ from policies.engine.model import Resource
 from policies.engine.report import Report
 from policies.rules.endpoint_sovereignty import RULE as ENDPOINT_SOVEREIGNTY
 from policies.rules.implicit_endpoint import RULE as IMPLICIT_ENDPOINT
-from visio.verify.result import Outcome
+from visio.report.checkresult import Outcome
 
 _REFERENCE = re.compile(r"\$\((\w+)\)")
 # Keys of configuration documents whose values are credentials (LiveKit's minted TURN credential).

@@ -8,8 +8,8 @@ import ssl
 import subprocess
 import warnings
 
+from visio.report.checkresult import Outcome
 from visio.verify.local import binary
-from visio.verify.result import Outcome
 
 MODERN = ("TLSv1.2", "TLSv1.3")
 

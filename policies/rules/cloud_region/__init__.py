@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from common.regions import REGIONS
 from policies.engine.model import Resource, Violation
 from policies.engine.rule import Context, Rule
-from visio.config.regions import REGIONS
 
 # Package -> operator and the jurisdiction it answers to.
 NON_EU_PACKAGES: dict[str, str] = {

@@ -6,11 +6,11 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from common import yamlsafe
+from common.errors import InputError
 from policies.engine.model import Resource
 from policies.engine.podspec import containers, env_vars, key_path, list_at
 from policies.sovereignty.extract import Hit, scan_base64, scan_value
-from visio.config import yamlsafe
-from visio.errors import InputError
 
 Found = tuple[str, tuple[Hit, ...]]
 WEBHOOK_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
