@@ -7,38 +7,21 @@ declarations), so a bad stack stops the program before any resource is registere
 from __future__ import annotations
 
 import os
-from types import ModuleType
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.base import Release
-from components.captioning import Captioning
-from components.identity import Identity
-from components.media import Media, turn_uris
+from components import catalogue
+from components.base import ServiceComponent
+from components.media import turn_uris
 from components.secrets import SecretPool, resolve
-from components.signalling import Signalling
 from components.sizing import size
 from components.stack import stack_config
-from components.values import captioning, identity, media, signalling
-from components.values.secrets import SecretSet
-
-
-def declared_secrets(module: ModuleType) -> SecretSet:
-    builder = getattr(module, "secrets", None)
-    return dict(builder(stack) if callable(builder) else module.SECRETS)
-
-
-def release(module: ModuleType) -> Release:
-    return Release(chart=module.CHART, values=module.values(stack), secrets=declared_secrets(module))
-
 
 stack = stack_config()
 sizing = size(stack)
-services: dict[str, ModuleType] = {"signalling": signalling, "media": media, "identity": identity}
-if stack.captioning.enabled:
-    services["captioning"] = captioning
-releases = {name: release(module) for name, module in services.items()}
+services = catalogue.enabled(stack)
+releases = {service.name: service.release(stack) for service in services}
 resolve((r.secrets for r in releases.values()), stack)
 
 # From here on, resources. The provider is explicit so that no resource lands on whatever cluster
@@ -56,13 +39,9 @@ provider = k8s.Provider(
 opts = pulumi.ResourceOptions(providers=[provider])
 
 pool = SecretPool("secrets", stack, (r.secrets for r in releases.values()))
-parts: dict[str, Signalling | Media | Identity | Captioning] = {
-    "identity": Identity("identity", stack, releases["identity"], pool, opts),
-    "signalling": Signalling("signalling", stack, releases["signalling"], pool, opts),
-    "media": Media("media", stack, releases["media"], pool, opts),
+parts: dict[str, ServiceComponent] = {
+    s.name: s.component(s.name, stack, releases[s.name], pool, opts) for s in services
 }
-if "captioning" in releases:
-    parts["captioning"] = Captioning("captioning", stack, releases["captioning"], pool, opts)
 
 pulumi.export("webUrl", f"https://{stack.domains.web}")
 pulumi.export("identityUrl", f"https://{stack.domains.identity}/realms/{stack.identity.realm}")

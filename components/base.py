@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from common.config import StackConfig
 from common.paths import chart_path
-from components import network
+from components import naming, network
 from components.secrets import SecretPool
 from components.values.secrets import SecretSet
 
@@ -45,10 +45,9 @@ def namespace_labels(stack: StackConfig, pod_security: PodSecurity, classificati
 
 
 class ServiceComponent(pulumi.ComponentResource):
-    """One service of the platform in its own namespace; a subclass declares what differs."""
+    """One service of the platform in its own namespace (named after it); a subclass declares what differs."""
 
     TYPE: ClassVar[str]
-    NAMESPACE: ClassVar[str]
     POD_SECURITY: ClassVar[PodSecurity] = "restricted"
     CLASSIFICATION: ClassVar[Classification]
 
@@ -64,7 +63,7 @@ class ServiceComponent(pulumi.ComponentResource):
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
         self.stack = stack
-        self.namespace_name = namespace = self.NAMESPACE
+        self.namespace_name = namespace = naming.namespace(name)
         self.namespace = k8s.core.v1.Namespace(
             namespace,
             metadata=k8s.meta.v1.ObjectMetaArgs(

@@ -6,13 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from common.config import StackConfig
-from components import network
 from components.base import ServiceComponent
 
 
 class Captioning(ServiceComponent):
     TYPE = "visio:captioning:Captioning"
-    NAMESPACE = network.CAPTIONING
     CLASSIFICATION = "call-content"
 
     def outputs(self, stack: StackConfig) -> Mapping[str, Any]:

@@ -6,13 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from common.config import StackConfig
-from components import network
 from components.base import ServiceComponent
 
 
 class Identity(ServiceComponent):
     TYPE = "visio:identity:Identity"
-    NAMESPACE = network.IDENTITY
     CLASSIFICATION = "personal-data"
 
     def outputs(self, stack: StackConfig) -> Mapping[str, Any]:

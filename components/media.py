@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from common.config import StackConfig
-from components import network
 from components.base import ServiceComponent
 
 
@@ -17,7 +16,6 @@ def turn_uris(stack: StackConfig) -> list[str]:
 
 class Media(ServiceComponent):
     TYPE = "visio:media:Media"
-    NAMESPACE = network.MEDIA
     # Privileged, not restricted: LiveKit and coturn need hostNetwork and hostPort (one pod per node,
     # the UDP ranges bound on the node's public address), which even "baseline" refuses.
     POD_SECURITY = "privileged"

@@ -32,11 +32,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.config import StackConfig
+from components import naming
 from components.values import captioning as captioning_values
 from components.values import identity as identity_values
 
-# Namespaces of the platform (one per service).
-SIGNALLING, MEDIA, CAPTIONING, IDENTITY = "visio-signalling", "visio-media", "visio-captioning", "visio-identity"
+# Namespaces of the services the flows name.
+SIGNALLING, CAPTIONING, IDENTITY = (naming.namespace(s) for s in ("signalling", "captioning", "identity"))
 COMPONENT_LABEL = "app.kubernetes.io/component"
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 

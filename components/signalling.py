@@ -6,13 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from common.config import StackConfig
-from components import network
 from components.base import ServiceComponent
 
 
 class Signalling(ServiceComponent):
     TYPE = "visio:signalling:Signalling"
-    NAMESPACE = network.SIGNALLING
     CLASSIFICATION = "personal-data"
 
     def outputs(self, stack: StackConfig) -> Mapping[str, Any]:

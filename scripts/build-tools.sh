@@ -112,7 +112,7 @@ build_group() {
 all_hash=""
 for group in "${ALL_GROUPS[@]}"; do all_hash+="$group:$(group_hash "$group") "; done
 bin="$cache_root/$(echo "$all_hash" | sha256sum | cut -c1-16)/bin"
-mkdir -p "$bin"
+mkdir -p "$bin" "$cache_root/groups"
 
 for group in "${groups[@]}"; do
   dir="$cache_root/groups/$group-$(group_hash "$group")"

@@ -7,13 +7,12 @@ from typing import Any
 from common.config.model import StackConfig
 from common.errors import InputError
 from common.images import image_ref
+from components.naming import address
 from components.sizing import size
 from components.values.media import NODE_POOL_LABEL
 from components.values.secrets import SecretSet, SecretSpec
 
-CHART = "captioning"
-NAMESPACE = "visio-captioning"
-LIVEKIT_URL = "ws://media-livekit.visio-media.svc.cluster.local:7880"
+LIVEKIT_URL = f"ws://{address('media', 'livekit', 7880)}"
 
 # Languages each supported Kyutai model transcribes; the chart's moshi-server configuration is
 # the one of kyutai/stt-1b-en_fr.

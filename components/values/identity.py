@@ -9,9 +9,6 @@ from components.values.common import image, replica_floor, tls_ingress, topology
 from components.values.secrets import SecretSet, SecretSpec
 from components.values.signalling import OIDC_CLIENT_ID
 
-CHART = "identity"
-NAMESPACE = "visio-identity"
-
 # Keycloak replicas share their caches over JGroups (TCP). jdbc-ping is the default stack of
 # Keycloak 26.1 and later and the one its documentation points to (the kubernetes/DNS_PING stack
 # is deprecated from 26.4): replicas register in the realm database, which they already reach.

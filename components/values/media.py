@@ -6,15 +6,14 @@ from typing import Any
 
 from common.config.model import StackConfig
 from common.images import image_ref
+from components.naming import address
 from components.sizing import size
 from components.values.common import tls_ingress
 from components.values.secrets import SecretSet, SecretSpec
 
-CHART = "media"
-NAMESPACE = "visio-media"
 NODE_POOL_LABEL = "visio.numerique.gouv.fr/node-pool"
 
-REDIS_ADDRESS = "signalling-redis.visio-signalling.svc.cluster.local:6379"
+REDIS_ADDRESS = address("signalling", "redis", 6379)
 WEBHOOK_PATH = "/api/v1.0/rooms/webhooks-livekit/"
 
 # Secret name -> key -> how the component fills it. `livekit-api` and `redis-auth` hold the same

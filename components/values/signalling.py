@@ -9,8 +9,6 @@ from common.config import StackConfig
 from components.values.common import image, replica_floor, tls_ingress, topology
 from components.values.secrets import SecretSet, SecretSpec
 
-CHART = "signalling"
-NAMESPACE = "visio-signalling"
 # The OIDC client the realm declares for the backend (see components/values/identity.py).
 OIDC_CLIENT_ID = "visio-backend"
 # Headroom assumption, not a published figure: the API only issues tokens and room metadata, a

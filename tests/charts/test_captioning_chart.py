@@ -13,6 +13,7 @@ from common.config import StackConfig, load_stack
 from common.errors import InputError
 from common.images import IMAGES
 from common.paths import chart_path
+from components import naming
 from components.sizing import size
 from components.values import captioning
 from tests.charts.rendering import STACKS, by_kind, containers, env_of, rendered, validate_all
@@ -31,7 +32,7 @@ DISABLED = [n for n in STACKS if not config(n).captioning.enabled]
 
 @cache
 def objects(name: str) -> tuple[Obj, ...]:
-    return tuple(rendered("captioning", captioning.values(config(name)), captioning.NAMESPACE))
+    return tuple(rendered("captioning", captioning.values(config(name)), naming.namespace("captioning")))
 
 
 def deployment(name: str, which: str) -> Obj:
@@ -173,6 +174,6 @@ def test_model_version_and_digest_come_from_the_stack() -> None:
     cfg = _stack_with("culture-staging", modelVersion="2025-06", modelDigest=digest)
     image = captioning.values(cfg)["images"]["model"]
     assert image == f"{cfg.registry.host}/models/systran/faster-whisper-large-v3:2025-06@{digest}"
-    objs = rendered("captioning", captioning.values(cfg), captioning.NAMESPACE)
+    objs = rendered("captioning", captioning.values(cfg), naming.namespace("captioning"))
     stt = by_kind(objs, "Deployment")["captioning-stt"]["spec"]["template"]["spec"]
     assert stt["initContainers"][0]["image"] == image

@@ -10,6 +10,7 @@ import pytest
 
 from common.config import StackConfig, load_stack
 from common.paths import chart_path
+from components import naming
 from components.values import identity
 from tests.charts.rendering import STACKS, by_kind, env_of, rendered, validate_all
 
@@ -21,7 +22,7 @@ def config(name: str) -> StackConfig:
 
 
 def _objects(values: dict[str, Any]) -> list[Obj]:
-    return rendered("identity", values, identity.NAMESPACE)
+    return rendered("identity", values, naming.namespace("identity"))
 
 
 def _keycloak(objs: list[Obj]) -> Obj:
@@ -83,7 +84,7 @@ def test_kubernetes_stack_discovers_replicas_through_a_headless_service(name: st
     assert svc["spec"]["selector"].items() <= pod_labels.items()
     assert [(p["port"], p["targetPort"]) for p in svc["spec"]["ports"]] == [(7800, "jgroups")]
     props = _jvm_properties(container)
-    assert props["jgroups.dns.query"] == f"identity-keycloak-discovery.{identity.NAMESPACE}.svc.cluster.local"
+    assert props["jgroups.dns.query"] == "identity-keycloak-discovery.visio-identity.svc.cluster.local"
     assert props["jgroups.bind.address"] == "$(POD_IP)"
 
 

@@ -11,6 +11,7 @@ import pytest
 from common.config import load_stack
 from common.errors import InputError
 from common.paths import chart_path
+from components import naming
 from components.values import captioning, media
 from visio.kube.charts import render
 
@@ -64,7 +65,7 @@ BAD: list[tuple[str, str, Callable[[Values], None]]] = [
 
 
 def test_good_values_render() -> None:
-    for chart, namespace in (("media", media.NAMESPACE), ("captioning", captioning.NAMESPACE)):
+    for chart, namespace in (("media", naming.namespace("media")), ("captioning", naming.namespace("captioning"))):
         assert render(chart_path(chart), _good(chart), chart, namespace)
 
 
@@ -72,7 +73,7 @@ def test_good_values_render() -> None:
 def test_schema_rejects(chart: str, why: str, change: Callable[[Values], None]) -> None:
     values = copy.deepcopy(_good(chart))
     change(values)
-    namespace = media.NAMESPACE if chart == "media" else captioning.NAMESPACE
+    namespace = naming.namespace("media") if chart == "media" else naming.namespace("captioning")
     with pytest.raises(InputError) as err:
         render(chart_path(chart), values, chart, namespace)
     assert str(err.value).startswith(f"{chart_path(chart)}: "), str(err.value)
@@ -95,4 +96,4 @@ def test_media_template_checks(why: str, change: Callable[[Values], None], messa
     values = copy.deepcopy(_good("media"))
     change(values)
     with pytest.raises(InputError, match=message):
-        render(chart_path("media"), values, "media", media.NAMESPACE)
+        render(chart_path("media"), values, "media", naming.namespace("media"))

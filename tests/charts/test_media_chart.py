@@ -21,6 +21,7 @@ import yaml
 
 from common.config import StackConfig, load_stack
 from common.paths import chart_path
+from components import naming
 from components.sizing import size
 from components.values import media
 from tests.charts.rendering import STACKS, by_kind, containers, env_of, rendered, validate_all
@@ -35,7 +36,7 @@ def config(name: str) -> StackConfig:
 
 @cache
 def objects(name: str) -> tuple[Obj, ...]:
-    return tuple(rendered("media", media.values(config(name)), media.NAMESPACE))
+    return tuple(rendered("media", media.values(config(name)), naming.namespace("media")))
 
 
 def livekit_config(name: str) -> Obj:

@@ -10,6 +10,7 @@ import pytest
 
 from common.config import StackConfig, load_stack
 from common.paths import chart_path
+from components import naming
 from components.values import identity, media, signalling
 from tests.charts.rendering import STACKS, by_kind, rendered, validate_all
 
@@ -32,7 +33,7 @@ def with_issuer(name: str, issuer: str | None) -> StackConfig:
 
 def objects(chart: str, config: StackConfig) -> list[Obj]:
     builder = BUILDERS[chart]
-    return rendered(chart, builder.values(config), builder.NAMESPACE)
+    return rendered(chart, builder.values(config), naming.namespace(chart))
 
 
 def host_of(chart: str, config: StackConfig) -> str:
@@ -87,7 +88,7 @@ def test_turn_certificate_is_issued_into_the_secret_coturn_mounts(name: str, mod
     (certificate,) = certificates.values()
     assert unchecked == [certificate]  # cert-manager's CRD: no schema in kubernetes-validate
     assert certificate["apiVersion"] == "cert-manager.io/v1"
-    assert certificate["metadata"]["namespace"] == media.NAMESPACE
+    assert certificate["metadata"]["namespace"] == naming.namespace("media")
     spec = certificate["spec"]
     assert spec["secretName"] == TURN_SECRET
     assert spec["dnsNames"] == [config.media.turn.domain]

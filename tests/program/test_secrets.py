@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from common.config import load_stack
+from components import naming
 from components.values import captioning, identity, media, signalling
 from tests.program.conftest import STACKS, plan_of
 from visio.plan.mockrun import Plan, Secret, redact, walk_secrets
@@ -28,12 +29,13 @@ def secret_data(plan: Plan, namespace: str, name: str) -> dict[str, str]:
 def test_each_chart_gets_the_secrets_it_declares_marked_secret(stack: str) -> None:
     config = load_stack(stack).config
     plan = plan_of(stack)
-    modules = [signalling, media, identity] + ([captioning] if config.captioning.enabled else [])
-    for module in modules:
-        builder = getattr(module, "secrets", None)
-        declared = builder(config) if callable(builder) else module.SECRETS
+    modules = {"signalling": signalling, "media": media, "identity": identity}
+    if config.captioning.enabled:
+        modules["captioning"] = captioning
+    for service, module in modules.items():
+        declared = module.secrets(config)
         for name, keys in declared.items():
-            data = secret_data(plan, module.NAMESPACE, name)
+            data = secret_data(plan, naming.namespace(service), name)
             assert set(data) == set(keys)
             assert all(isinstance(v, str) and v for v in data.values())
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import helm_python
 import yaml
 
 from common.errors import InputError
 from common.keypath import format_path
+from common.paths import chart_path
 from common.yamlsafe import Position, load_all_positioned
 from visio.kube.chartcheck import confine
+
+if TYPE_CHECKING:
+    from common.config import StackConfig
+    from components.catalogue import Service
 
 
 def helm_render(path: Path, values: dict[str, Any] | None, release: str, namespace: str) -> dict[str, str]:
@@ -108,3 +113,9 @@ def helm_problems(where: str, message: str, chart: str | None = None) -> list[st
 
 def dump(objects: list[dict[str, Any]]) -> str:
     return yaml.safe_dump_all(objects, sort_keys=False)
+
+
+def render_service(service: Service, stack: StackConfig) -> list[dict[str, Any]]:
+    """A service's chart as the program installs it for a stack: its values, release name and namespace."""
+    return [o for _, o in render(chart_path(service.chart), service.values.values(stack), service.name,
+                                 service.namespace)]

@@ -18,6 +18,7 @@ from policies.engine.model import Resource, StackFacts
 from policies.engine.report import Report
 from policies.engine.stackconfig import from_stack
 from policies.engine.stackfacts import stack_facts as decide
+from visio.kube.order import apply_order
 from visio.kube.schema import UnknownKind, problems
 from visio.plan.mockrun import STACK_TYPE, Plan, PlannedResource, Secret, redact, run_program
 
@@ -131,6 +132,6 @@ def plan_stack(name: str) -> StackPlan:
     judged = plan.engine_resources()
     # An offline plan is a preview: a finding on a value unknown until update is advisory, naming it.
     report = evaluate(judged, policy, stack_facts(stack), preview=True)
-    objects = [redact_object(r.inputs) for r in plan.kubernetes_objects()]
+    objects = sorted((redact_object(r.inputs) for r in plan.kubernetes_objects()), key=apply_order)
     return StackPlan(stack=stack, plan=plan, objects=objects, report=report, policy=policy, judged=judged,
                      unchecked=unchecked)

@@ -23,18 +23,16 @@ import yaml
 
 from common.config.loader import Stack
 from common.errors import InputError
-from common.paths import chart_path
-from components.values import captioning, identity, media, signalling
+from components import catalogue
 from policies.engine.config import PolicyConfig
 from policies.engine.stackconfig import from_stack
-from visio.kube.charts import render
+from visio.kube.charts import render_service
 from visio.report.checkresult import CheckResult, Outcome, run_check
 from visio.verify import checks, probes, tls
 from visio.verify.probes import Host
 
 # k.root-servers.net, anycast, run by RIPE NCC (Amsterdam): stable, EU-operated, answers on TCP/53.
 EGRESS_PROBE = ("193.0.14.129", 53)
-CHARTS = (signalling, media, identity, captioning)
 KUBECTL_TIMEOUT = 60
 
 
@@ -50,16 +48,13 @@ class Workload:
 
 def workloads(stack: Stack) -> list[Workload]:
     out: list[Workload] = []
-    for module in CHARTS:
-        if module is captioning and not stack.config.captioning.enabled:
-            continue  # not installed for this stack (as in __main__.py)
-        objects = [o for _, o in render(chart_path(module.CHART), module.values(stack.config), module.CHART,
-                                        module.NAMESPACE)]
+    for service in catalogue.enabled(stack.config):
+        objects = render_service(service, stack.config)
         maps = {o["metadata"]["name"]: o.get("data") or {} for o in objects if o["kind"] == "ConfigMap"}
         for obj in objects:
             if obj["kind"] not in ("Deployment", "StatefulSet", "DaemonSet"):
                 continue
-            out.append(Workload(module.CHART, obj["metadata"].get("namespace") or module.NAMESPACE,
+            out.append(Workload(service.chart, obj["metadata"].get("namespace") or service.namespace,
                                 obj["metadata"]["name"], obj["spec"]["selector"]["matchLabels"],
                                 obj["spec"]["template"]["spec"], maps))
     return out
@@ -228,7 +223,7 @@ def _pod_checks(kube: Kube, stack: Stack, policy: PolicyConfig, w: Workload, pod
             extra["keycloak-realm"] = partial(_realm, host, files, stack)
         if container["name"] == "redis":
             results.append(checks.redis_requires_auth(target, host, 6379))
-        if w.chart == captioning.CHART:
+        if w.chart == catalogue.service("captioning").chart:
             extra["captioning-no-egress"] = partial(_no_egress, host, egress)
         results.extend(run_check(check, target, probe) for check, probe in extra.items())
         results.append(checks.endpoints(f"{w.name}-endpoints", target, w.name, w.namespace, host, 1,

@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from common.config import StackConfig
-from common.paths import chart_path
-from components.values import media, signalling
-from visio.kube.charts import render
+from components import catalogue
+from visio.kube.charts import render_service
 
 LOOPBACK = "127.0.0.1"
 UNPRIVILEGED = 65534  # nobody, when the chart runs a server as root
@@ -85,14 +84,15 @@ def _by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, An
 
 
 def render_media(config: StackConfig) -> MediaRender:
-    objects = [o for _, o in render(chart_path(media.CHART), media.values(config), media.CHART, media.NAMESPACE)]
+    media = catalogue.service("media")
+    objects = render_service(media, config)
     maps = _by_kind(objects, "ConfigMap")
-    pod = _by_kind(objects, "Deployment")[f"{media.CHART}-coturn"]["spec"]["template"]["spec"]
+    pod = _by_kind(objects, "Deployment")[f"{media.name}-coturn"]["spec"]["template"]["spec"]
     return MediaRender(
-        conf=maps[f"{media.CHART}-coturn-config"]["data"]["turnserver.conf"],
+        conf=maps[f"{media.name}-coturn-config"]["data"]["turnserver.conf"],
         container=pod["containers"][0],
         pod=pod,
-        livekit_data=maps[f"{media.CHART}-livekit-config"]["data"],
+        livekit_data=maps[f"{media.name}-livekit-config"]["data"],
         objects=objects,
     )
 
@@ -105,9 +105,9 @@ class RedisRender:
 
 
 def render_redis(config: StackConfig) -> RedisRender:
-    values = signalling.values(config)
-    objects = [o for _, o in render(chart_path(signalling.CHART), values, signalling.CHART, signalling.NAMESPACE)]
-    pod = _by_kind(objects, "Deployment")[f"{signalling.CHART}-redis"]["spec"]["template"]["spec"]
+    signalling = catalogue.service("signalling")
+    objects = render_service(signalling, config)
+    pod = _by_kind(objects, "Deployment")[f"{signalling.name}-redis"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     return RedisRender(container, pod, objects)
 
