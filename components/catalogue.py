@@ -1,8 +1,9 @@
-"""The platform's services, in the order they are deployed: the one list every part iterates.
+"""The platform's services, in the order they are deployed: the one list the program and its checks iterate.
 
 A service is its name (release, chart and component name, and through `naming` its namespace), the
 module building its chart values and declaring its Secrets, its component class, and when a stack
-has it. The program, the network policies, `visio verify` and the docs' table all read it here.
+has it. The program, `visio verify` and the README's table read it here; the network policies name
+the namespaces their flows cross through `naming`.
 """
 
 from __future__ import annotations
