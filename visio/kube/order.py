@@ -1,8 +1,7 @@
 """The order manifests are written in: the order an installer applies kinds, then namespace and name.
 
-The program registers resources concurrently, so registration order changes from run to run; written
-manifests must not (CI compares them between commits). Kinds follow the install order Helm documents
-(what others depend on first); kinds it does not list come after, alphabetically.
+A written file applies as it stands (`kubectl apply -f`): what others depend on comes first. Kinds
+follow the install order Helm documents; kinds it does not list come after, alphabetically.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import runpy
 import secrets as random_source
 import string
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -380,7 +380,21 @@ def run_program(
         pulumi.runtime.set_all_config({}, [])
     if mocks.problems:
         raise ProgramError(*(f"stack {stack}: {p}" for p in mocks.problems))
-    return Plan(stack=stack, resources=tuple(mocks.registrations), outputs=outputs)
+    return Plan(stack=stack, resources=in_order(mocks.registrations), outputs=outputs)
+
+
+def in_order(registrations: Sequence[PlannedResource]) -> tuple[PlannedResource, ...]:
+    """Parents before children, then by URN. The program's resources register concurrently, so the
+    order they arrive in changes from run to run; every report and manifest built from a plan must not."""
+    parents = {r.urn: r.parent for r in registrations}
+
+    def depth(urn: str) -> int:
+        n, parent = 0, parents.get(urn)
+        while parent is not None:
+            n, parent = n + 1, parents.get(parent)
+        return n
+
+    return tuple(sorted(registrations, key=lambda r: (depth(r.urn), r.urn)))
 
 
 def _run_path(program: Path) -> None:
