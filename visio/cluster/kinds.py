@@ -1,9 +1,9 @@
 """The kinds a cluster scan reads: every kind a rule understands, and how to list it.
 
-Each entry names the official client's typed list calls (all namespaces, one namespace). Custom
-resources (cert-manager issuers) go through `CustomObjectsApi` and are read only when discovery shows
-their API group. Secrets are read as metadata only: the list asks the server for
-`PartialObjectMetadataList`, so their data never crosses the wire.
+Each entry names the kind's API version, plural and scope, from which its REST paths follow.
+Custom resources (cert-manager issuers) are read only when discovery shows their API group. Secrets
+are read as metadata only: the list asks the server for `PartialObjectMetadataList`, so their data
+never crosses the wire.
 """
 
 from __future__ import annotations
@@ -19,17 +19,18 @@ METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 PAGE_SIZE = 500
 
 
+def version_root(api_version: str) -> str:
+    """An API version's root path: `/api/v1` for the core group, `/apis/apps/v1` for the others."""
+    return f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+
+
 @dataclass(frozen=True)
 class Kind:
     api_version: str  # "v1", "apps/v1", "cert-manager.io/v1"
     kind: str
     plural: str
-    namespaced: bool
-    # Typed client: API class name in `kubernetes.client`, method for all namespaces / one namespace.
-    api: str | None = None
-    list_all: str | None = None
-    list_namespaced: str | None = None
-    # Custom resources are listed through CustomObjectsApi when their group is served.
+    namespaced: bool = True
+    # A custom resource: its group may not be served at all, which is then nothing to read.
     custom: bool = False
     metadata_only: bool = False
 
@@ -42,49 +43,45 @@ class Kind:
         return self.api_version.rpartition("/")[2]
 
     @property
+    def base(self) -> str:
+        return version_root(self.api_version)
+
+    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+        """The collection (all namespaces when `namespace` is None), or one object when `name` is given."""
+        scope = f"/namespaces/{namespace}" if self.namespaced and namespace else ""
+        return f"{self.base}{scope}/{self.plural}" + (f"/{name}" if name else "")
+
+    @property
     def label(self) -> str:
         """How reports name the kind: `Deployment (apps/v1)`."""
         return f"{self.kind} ({self.api_version})"
 
 
-def _core(kind: str, plural: str, snake: str, namespaced: bool = True, metadata_only: bool = False) -> Kind:
-    if not namespaced:
-        return Kind("v1", kind, plural, False, "CoreV1Api", f"list_{snake}")
-    return Kind("v1", kind, plural, True, "CoreV1Api", f"list_{snake}_for_all_namespaces",
-                f"list_namespaced_{snake}", metadata_only=metadata_only)
-
-
-def _typed(api_version: str, api: str, kind: str, plural: str, snake: str, namespaced: bool = True) -> Kind:
-    if not namespaced:
-        return Kind(api_version, kind, plural, False, api, f"list_{snake}")
-    return Kind(api_version, kind, plural, True, api, f"list_{snake}_for_all_namespaces", f"list_namespaced_{snake}")
-
-
 KINDS: tuple[Kind, ...] = (
-    _core("Namespace", "namespaces", "namespace", namespaced=False),
-    _core("Node", "nodes", "node", namespaced=False),
-    _typed("admissionregistration.k8s.io/v1", "AdmissionregistrationV1Api", "ValidatingWebhookConfiguration",
-           "validatingwebhookconfigurations", "validating_webhook_configuration", namespaced=False),
-    _typed("admissionregistration.k8s.io/v1", "AdmissionregistrationV1Api", "MutatingWebhookConfiguration",
-           "mutatingwebhookconfigurations", "mutating_webhook_configuration", namespaced=False),
-    _typed("apps/v1", "AppsV1Api", "Deployment", "deployments", "deployment"),
-    _typed("apps/v1", "AppsV1Api", "StatefulSet", "statefulsets", "stateful_set"),
-    _typed("apps/v1", "AppsV1Api", "DaemonSet", "daemonsets", "daemon_set"),
-    _typed("apps/v1", "AppsV1Api", "ReplicaSet", "replicasets", "replica_set"),
-    _typed("batch/v1", "BatchV1Api", "CronJob", "cronjobs", "cron_job"),
-    _typed("batch/v1", "BatchV1Api", "Job", "jobs", "job"),
-    _core("ReplicationController", "replicationcontrollers", "replication_controller"),
-    _core("PodTemplate", "podtemplates", "pod_template"),
-    _core("Pod", "pods", "pod"),
-    _core("Service", "services", "service"),
-    _core("Endpoints", "endpoints", "endpoints"),
-    _typed("discovery.k8s.io/v1", "DiscoveryV1Api", "EndpointSlice", "endpointslices", "endpoint_slice"),
-    _typed("networking.k8s.io/v1", "NetworkingV1Api", "Ingress", "ingresses", "ingress"),
-    _typed("networking.k8s.io/v1", "NetworkingV1Api", "NetworkPolicy", "networkpolicies", "network_policy"),
-    _core("ConfigMap", "configmaps", "config_map"),
-    _core("Secret", "secrets", "secret", metadata_only=True),
-    Kind("cert-manager.io/v1", "Issuer", "issuers", True, custom=True),
-    Kind("cert-manager.io/v1", "ClusterIssuer", "clusterissuers", False, custom=True),
+    Kind("v1", "Namespace", "namespaces", namespaced=False),
+    Kind("v1", "Node", "nodes", namespaced=False),
+    Kind("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
+          "validatingwebhookconfigurations", namespaced=False),
+    Kind("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration",
+          "mutatingwebhookconfigurations", namespaced=False),
+    Kind("apps/v1", "Deployment", "deployments"),
+    Kind("apps/v1", "StatefulSet", "statefulsets"),
+    Kind("apps/v1", "DaemonSet", "daemonsets"),
+    Kind("apps/v1", "ReplicaSet", "replicasets"),
+    Kind("batch/v1", "CronJob", "cronjobs"),
+    Kind("batch/v1", "Job", "jobs"),
+    Kind("v1", "ReplicationController", "replicationcontrollers"),
+    Kind("v1", "PodTemplate", "podtemplates"),
+    Kind("v1", "Pod", "pods"),
+    Kind("v1", "Service", "services"),
+    Kind("v1", "Endpoints", "endpoints"),
+    Kind("discovery.k8s.io/v1", "EndpointSlice", "endpointslices"),
+    Kind("networking.k8s.io/v1", "Ingress", "ingresses"),
+    Kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
+    Kind("v1", "ConfigMap", "configmaps"),
+    Kind("v1", "Secret", "secrets", metadata_only=True),
+    Kind("cert-manager.io/v1", "Issuer", "issuers", custom=True),
+    Kind("cert-manager.io/v1", "ClusterIssuer", "clusterissuers", namespaced=False, custom=True),
 )
 
 # Objects a controller creates from a template another kind declares: judged through their owner

@@ -8,19 +8,16 @@ the cluster is unusable input.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import urllib3
-from kubernetes import client
-from kubernetes.client.exceptions import ApiException
+from typing import TYPE_CHECKING, Any
 
 from common.errors import InputError
+from visio.cluster.api import ApiError, list_all, served_groups, server_version
 from visio.cluster.kinds import KINDS, METADATA_LIST_ACCEPT, PAGE_SIZE, Kind
 
-TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
+if TYPE_CHECKING:
+    from kubernetes import client
 
 
 @dataclass(frozen=True)
@@ -51,84 +48,10 @@ class Snapshot:
     namespaces: tuple[str, ...] = ()
 
 
-class _Unreadable(Exception):
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-
-def _status_reason(exc: ApiException) -> str:
-    """The server's own message from a Status body, else the HTTP reason."""
-    body = exc.body
-    if isinstance(body, bytes | bytearray):
-        body = body.decode("utf-8", "replace")
-    message = None
-    if isinstance(body, str) and body.strip().startswith("{"):
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            doc = None
-        if isinstance(doc, dict) and isinstance(doc.get("message"), str):
-            message = doc["message"]
-    reason = exc.reason or "error"
-    return f"HTTP {exc.status} {reason}: {message}" if message else f"HTTP {exc.status} {reason}"
-
-
-def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """One request, its JSON body decoded; every failure as `_Unreadable`."""
-    try:
-        response = fn(*args, _preload_content=False, _request_timeout=TIMEOUT, **kwargs)
-        data = response.data
-    except ApiException as exc:
-        raise _Unreadable(_status_reason(exc), exc.status) from None
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise _Unreadable(f"request failed: {_first_line(exc)}") from None
-    try:
-        return json.loads(data)
-    except ValueError:
-        raise _Unreadable("the server's answer is not JSON") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
-
-
-def _paged(fn: Callable[..., Any], args: Sequence[Any], page_size: int, headers: dict[str, str] | None
-           ) -> tuple[list[Any], str | None]:
-    """Every item of a list call, following `continue` tokens; one restart if a token expires (410)."""
-    restarts = 0
-    while True:
-        items: list[Any] = []
-        token: str | None = None
-        try:
-            while True:
-                kwargs: dict[str, Any] = {"limit": page_size}
-                if token:
-                    kwargs["_continue"] = token
-                if headers:
-                    kwargs["_headers"] = dict(headers)
-                doc = _call(fn, *args, **kwargs)
-                if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
-                    raise _Unreadable("the server's answer is not a list")
-                items.extend(doc.get("items") or [])
-                meta = doc.get("metadata")
-                token = (meta.get("continue") if isinstance(meta, dict) else None) or None
-                if not token:
-                    return items, doc.get("kind") if isinstance(doc.get("kind"), str) else None
-        except _Unreadable as exc:
-            # An expired continue token: the list must start over to stay consistent.
-            if exc.status == 410 and token and restarts == 0:
-                restarts += 1
-                continue
-            raise
-
-
 def _metadata_only(kind: Kind, items: list[Any], list_kind: str | None) -> list[dict[str, Any]]:
     if list_kind != "PartialObjectMetadataList":
         # Whatever came back is dropped unread: it may hold the data the scan must never see.
-        raise _Unreadable("the server did not answer the metadata-only list; its answer was discarded")
+        raise ApiError("the server did not answer the metadata-only list; its answer was discarded")
     return [{"apiVersion": kind.api_version, "kind": kind.kind, "metadata": item.get("metadata") or {}}
             for item in items if isinstance(item, dict)]
 
@@ -147,51 +70,20 @@ def _normalise(kind: Kind, items: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _served_groups(api: client.ApiClient) -> dict[str, set[str]]:
-    """API group -> served versions, from /apis. Not reaching the server at all is unusable input."""
+def _groups(api: client.ApiClient) -> dict[str, set[str]]:
+    """Served API groups; not reaching the server at all is unusable input."""
     try:
-        doc = _call(client.ApisApi(api).get_api_versions)
-    except _Unreadable as exc:
+        return served_groups(api)
+    except ApiError as exc:
         if exc.status is None:
             host = api.configuration.host
             raise InputError(f"cluster {host}: cannot reach the API server ({exc.reason})") from None
         raise
-    groups: dict[str, set[str]] = {}
-    for group in doc.get("groups") or [] if isinstance(doc, dict) else []:
-        if isinstance(group, dict) and isinstance(group.get("name"), str):
-            groups[group["name"]] = {str(v.get("version")) for v in group.get("versions") or []
-                                     if isinstance(v, dict)}
-    return groups
-
-
-def _server_version(api: client.ApiClient) -> str | None:
-    try:
-        doc = _call(client.VersionApi(api).get_code)
-    except _Unreadable:
-        return None
-    version = doc.get("gitVersion") if isinstance(doc, dict) else None
-    return version if isinstance(version, str) else None
 
 
 def _list_kind(api: client.ApiClient, kind: Kind, namespace: str | None, page_size: int) -> list[dict[str, Any]]:
-    headers = {"Accept": METADATA_LIST_ACCEPT} if kind.metadata_only else None
-    fn: Callable[..., Any]
-    args: list[Any]
-    if kind.custom:
-        custom = client.CustomObjectsApi(api)
-        if namespace is not None:
-            fn, args = custom.list_namespaced_custom_object, [kind.group, kind.version, namespace, kind.plural]
-        else:
-            fn, args = custom.list_cluster_custom_object, [kind.group, kind.version, kind.plural]
-    else:
-        assert kind.api is not None and kind.list_all is not None
-        typed = getattr(client, kind.api)(api)
-        if namespace is not None:
-            assert kind.list_namespaced is not None
-            fn, args = getattr(typed, kind.list_namespaced), [namespace]
-        else:
-            fn, args = getattr(typed, kind.list_all), []
-    items, list_kind = _paged(fn, args, page_size, headers)
+    accept = METADATA_LIST_ACCEPT if kind.metadata_only else "application/json"
+    items, list_kind = list_all(api, kind.path(namespace), accept=accept, page_size=page_size)
     if kind.metadata_only:
         return _metadata_only(kind, items, list_kind)
     return _normalise(kind, items)
@@ -209,11 +101,11 @@ def read_cluster(
     selected = tuple(dict.fromkeys(namespaces))
     excluded = set(exclude)
     snapshot = Snapshot(cluster=cluster, namespaces=selected)
-    snapshot.server_version = _server_version(api)
-    discovery_error: _Unreadable | None = None
+    snapshot.server_version = server_version(api)
+    discovery_error: ApiError | None = None
     try:
-        groups: dict[str, set[str]] | None = _served_groups(api)
-    except _Unreadable as exc:
+        groups: dict[str, set[str]] | None = _groups(api)
+    except ApiError as exc:
         groups = None  # discovery refused: list the built-in kinds anyway, custom ones cannot be found
         discovery_error = exc
     for kind in KINDS:
@@ -240,7 +132,7 @@ def read_cluster(
         for namespace in scopes:
             try:
                 objects = _list_kind(api, kind, namespace, page_size)
-            except _Unreadable as exc:
+            except ApiError as exc:
                 snapshot.unaudited.append(Unaudited(kind, namespace, exc.reason, exc.status))
                 complete = False
                 continue

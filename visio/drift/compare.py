@@ -16,15 +16,13 @@ reported (`unreadable`), and makes the result an error, never a silent pass.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
 
-import urllib3
-
+from visio.cluster.api import ApiError, get_json, list_all, served_kinds
 from visio.cluster.kinds import METADATA_ACCEPT, METADATA_LIST_ACCEPT
 
 if TYPE_CHECKING:
@@ -34,7 +32,6 @@ OWNER_LABEL = "app.kubernetes.io/part-of"
 OWNER_VALUE = "visio"
 OPAQUE = frozenset({"[secret]", "[unknown]", "[redacted]"})
 ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "<absent>"})()
-TIMEOUT = (10.0, 60.0)
 _QUANTITY_PARENTS = frozenset({"limits", "requests", "capacity", "hard"})
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
 _SUFFIX = {"": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6,
@@ -158,71 +155,6 @@ def compare(desired: Any, live: Any, path: str = "", parent: str | None = None) 
 # -- reading -----------------------------------------------------------------------------------
 
 
-class ReadError(Exception):
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-
-def get_json(api: client.ApiClient, path: str, query: Sequence[tuple[str, str]] = (),
-             accept: str = "application/json") -> Any:
-    """One GET through the official client (its authentication and TLS), the body as JSON."""
-    try:
-        method, url, headers, body, post = api.param_serialize(
-            "GET", path, query_params=list(query), header_params={"Accept": accept}, auth_settings=["BearerToken"])
-        response = api.call_api(method, url, header_params=headers, body=body, post_params=post,
-                                _request_timeout=TIMEOUT)
-        response.read()  # type: ignore[no-untyped-call]
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise ReadError(f"request failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    data = response.data or b""
-    if not 200 <= response.status < 300:
-        message = None
-        try:
-            doc = json.loads(data)
-            message = doc.get("message") if isinstance(doc, dict) else None
-        except ValueError:
-            pass
-        reason = f"HTTP {response.status}" + (f": {message}" if message else "")
-        raise ReadError(reason, response.status)
-    try:
-        return json.loads(data)
-    except ValueError:
-        raise ReadError("the server's answer is not JSON") from None
-
-
-@dataclass(frozen=True)
-class ApiResource:
-    api_version: str
-    kind: str
-    plural: str
-    namespaced: bool
-
-    def path(self, namespace: str | None, name: str | None = None) -> str:
-        base = f"/api/{self.api_version}" if "/" not in self.api_version else f"/apis/{self.api_version}"
-        scope = f"/namespaces/{namespace}" if self.namespaced and namespace else ""
-        return f"{base}{scope}/{self.plural}" + (f"/{name}" if name else "")
-
-
-def discover(api: client.ApiClient, api_versions: Iterable[str]) -> dict[tuple[str, str], ApiResource]:
-    """(apiVersion, kind) -> resource, from the server's discovery documents."""
-    found: dict[tuple[str, str], ApiResource] = {}
-    for api_version in sorted(set(api_versions)):
-        path = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-        try:
-            doc = get_json(api, path)
-        except ReadError as exc:
-            if exc.status is None:
-                raise
-            continue  # not served: its objects are reported unreadable one by one
-        for r in doc.get("resources") or [] if isinstance(doc, dict) else []:
-            name = r.get("name") if isinstance(r, dict) else None
-            if isinstance(name, str) and "/" not in name and isinstance(r.get("kind"), str):
-                found[(api_version, r["kind"])] = ApiResource(api_version, r["kind"], name, bool(r.get("namespaced")))
-    return found
-
-
 def _identity(obj: Mapping[str, Any]) -> tuple[str, str, str | None, str]:
     meta = obj.get("metadata") or {}
     return str(obj.get("apiVersion")), str(obj.get("kind")), meta.get("namespace"), str(meta.get("name"))
@@ -239,8 +171,8 @@ def _desired_view(obj: Mapping[str, Any]) -> dict[str, Any]:
 def detect(api: client.ApiClient, stack: str, cluster: str, desired: Sequence[Mapping[str, Any]]) -> DriftReport:
     report = DriftReport(stack=stack, cluster=cluster, checked=len(desired))
     try:
-        resources = discover(api, (str(o.get("apiVersion")) for o in desired))
-    except ReadError as exc:
+        resources = served_kinds(api, (str(o.get("apiVersion")) for o in desired))
+    except ApiError as exc:
         raise ConnectionError(exc.reason) from None
     wanted = {_identity(o) for o in desired}
     namespaces = sorted({ns for _, kind, ns, name in wanted if ns} |
@@ -256,7 +188,7 @@ def detect(api: client.ApiClient, stack: str, cluster: str, desired: Sequence[Ma
         try:
             accept = METADATA_ACCEPT if secret else "application/json"
             live = get_json(api, resource.path(namespace, name), accept=accept)
-        except ReadError as exc:
+        except ApiError as exc:
             status: Status = "missing" if exc.status == 404 else "unreadable"
             report.drifts.append(ObjectDrift(status, api_version, kind, name, namespace,
                                              reason=None if status == "missing" else exc.reason))
@@ -274,8 +206,8 @@ def detect(api: client.ApiClient, stack: str, cluster: str, desired: Sequence[Ma
         for namespace in scopes:
             accept = METADATA_LIST_ACCEPT if kind == "Secret" else "application/json"
             try:
-                items = _list_all(api, resource.path(namespace), selector, accept)
-            except ReadError as exc:
+                items, _ = list_all(api, resource.path(namespace), selector, accept)
+            except ApiError as exc:
                 report.drifts.append(ObjectDrift("unreadable", api_version, kind, "*", namespace,
                                                  reason=f"cannot list: {exc.reason}"))
                 continue
@@ -286,17 +218,3 @@ def detect(api: client.ApiClient, stack: str, cluster: str, desired: Sequence[Ma
                     report.drifts.append(ObjectDrift("unexpected", api_version, kind, key[3], key[2]))
     report.drifts.sort(key=lambda d: (d.status, d.kind, d.namespace or "", d.name))
     return report
-
-
-def _list_all(api: client.ApiClient, path: str, query: list[tuple[str, str]], accept: str) -> list[Any]:
-    items: list[Any] = []
-    token: str | None = None
-    while True:
-        q = [*query, ("limit", "500")] + ([("continue", token)] if token else [])
-        doc = get_json(api, path, q, accept)
-        if not isinstance(doc, dict):
-            raise ReadError("the server's answer is not a list")
-        items.extend(doc.get("items") or [])
-        token = (doc.get("metadata") or {}).get("continue") or None
-        if not token:
-            return items
