@@ -205,7 +205,7 @@ def plan_stacks(work: Path) -> list[dict[str, Any]]:
         run = timed([VISIO, "plan", name, "--format", "json"], work / f"plan-{name}.json",
                     env={**os.environ, "NO_COLOR": "1"})
         try:
-            resources = len(json.loads(run.stdout.read_text())["stacks"][0]["resources"])
+            resources = len(json.loads(run.stdout.read_text())["targets"][0]["resources"])
         except (ValueError, KeyError, IndexError):
             resources = 0
         rows.append({"stack": name, "seconds": run.seconds, "resources": resources, "exit": run.returncode,

@@ -43,11 +43,12 @@ from pulumi_policy import (
 from pydantic import ValidationError
 
 from policies.engine.adapters import from_pulumi
+from policies.engine.catalog import EXEMPTION_EXPIRED
 from policies.engine.config import PolicyConfig
 from policies.engine.config_schema import pack_properties
 from policies.engine.evaluate import evaluate
 from policies.engine.model import Enforcement, Resource, StackFacts
-from policies.engine.report import EXEMPTION_EXPIRED, Finding
+from policies.engine.report import Finding
 from policies.engine.rule import Rule
 
 CONFIG_SCHEMA = PolicyConfigSchema(properties=pack_properties(PolicyConfig))

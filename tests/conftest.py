@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,16 @@ def run_visio(*args: str, cwd: Path = ROOT, timeout: float = 120, env: dict[str,
     return subprocess.run(
         [*VISIO, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env, check=False
     )
+
+
+def one_target(text: str, command: str) -> dict[str, Any]:
+    """The one target of a JSON report, after checking the shape every command shares."""
+    doc = json.loads(text)
+    assert set(doc) == {"command", "passed", "targets"} and doc["command"] == command, list(doc)
+    [target] = doc["targets"]
+    assert {"name", "findings", "exempted", "exemptions", "summary"} <= set(target)
+    assert doc["passed"] is target["summary"]["passed"]
+    return target  # type: ignore[no-any-return]
 
 
 @pytest.fixture

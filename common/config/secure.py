@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic_core import core_schema
 
+from common.markers import SECRET
+
 # Pulumi's symmetric crypter (passphrase and cloud KMS providers alike) writes `v1:<nonce>:<sealed>`:
 # a 12-byte AES-GCM nonce and the ciphertext with its 16-byte tag, both in standard base64.
 NONCE_BYTES = 12
@@ -57,7 +59,7 @@ class SecureValue:
         return self._plaintext
 
     def __repr__(self) -> str:
-        return "SecureValue([secret])"
+        return f"SecureValue({SECRET})"
 
     __str__ = __repr__
 
@@ -79,5 +81,5 @@ class SecureValue:
             raise ValueError("must be a secret (`pulumi config set --secret`), not a plain value")
 
         return core_schema.no_info_plain_validator_function(
-            check, serialization=core_schema.plain_serializer_function_ser_schema(lambda v: "[secret]")
+            check, serialization=core_schema.plain_serializer_function_ser_schema(lambda v: SECRET)
         )

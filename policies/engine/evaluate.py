@@ -8,11 +8,12 @@ from collections.abc import Iterable, Sequence
 
 from common.redact import redact
 from policies.engine.adapters import reads_of
+from policies.engine.catalog import ENGINE_RULES, EXEMPTION_EXPIRED, RULE_ERROR, UNUSABLE_INPUT
 from policies.engine.config import PolicyConfig
 from policies.engine.exemptions import Exemptions
 from policies.engine.model import Enforcement, Refused, Resource, ResourceRef, StackFacts, Violation
 from policies.engine.podspec import forget_containers
-from policies.engine.report import ENGINE_RULES, EXEMPTION_EXPIRED, RULE_ERROR, UNUSABLE_INPUT, Finding, Report
+from policies.engine.report import Finding, Report
 from policies.engine.rule import Context, ResourceCheck, Rule
 from policies.engine.unknowns import Watch, settle
 

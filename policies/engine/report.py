@@ -9,13 +9,6 @@ from typing import Any
 from policies.engine.config import Exemption
 from policies.engine.model import Enforcement, Origin, ResourceRef
 
-# Findings the engine itself raises, never exemptable.
-RULE_ERROR = "rule-error"
-EXEMPTION_EXPIRED = "exemption-expired"
-# A document that could not be audited is non-compliant until it can be.
-UNUSABLE_INPUT = "unusable-input"
-ENGINE_RULES = frozenset({RULE_ERROR, EXEMPTION_EXPIRED, UNUSABLE_INPUT})
-
 
 @dataclass(slots=True)
 class Finding:

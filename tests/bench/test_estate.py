@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.estate import generate
+from tests.conftest import one_target
 
 ROOT = Path(__file__).resolve().parents[2]
 VISIO = ROOT / ".venv" / "bin" / "visio"
@@ -50,7 +51,7 @@ def test_audit_finds_exactly_the_planted_defects(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300, check=False, env={**os.environ, "NO_COLOR": "1"},
     )
     assert result.returncode == 1, result.stderr
-    report = json.loads(result.stdout)
+    report = one_target(result.stdout, "audit")
     assert report["summary"]["resources"] == 200
     found = Counter(
         (f["rule"], f["resource"]["kind"], f["resource"]["namespace"], f["resource"]["name"], f["path"])

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from tests.conftest import one_target
+
 ROOT = Path(__file__).resolve().parents[2]
 VISIO = ROOT / ".venv" / "bin" / "visio"
 DIGEST = "sha256:" + "c0" * 32
@@ -81,7 +83,7 @@ def clean_tree(root: Path) -> Path:
 
 
 def findings(result: subprocess.CompletedProcess[str]) -> set[tuple[str, str, str, str, str]]:
-    report = json.loads(result.stdout)
+    report = one_target(result.stdout, "audit")
     return {
         (f["rule"], f["enforcement"], f["resource"]["kind"], f["resource"]["name"], f["path"])
         for f in report["findings"]
@@ -93,7 +95,7 @@ def test_clean_manifests_pass(tmp_path: Path) -> None:
     result = audit("--policy-config", root / "policy.yaml", "--format", "json", root / "namespace.yaml",
                    root / "apps", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    report = json.loads(result.stdout)
+    report = one_target(result.stdout, "audit")
     assert report["findings"] == []
     assert report["summary"]["resources"] == 4
     assert report["summary"]["passed"] is True
@@ -121,7 +123,7 @@ def test_planted_defects_are_found_exactly(tmp_path: Path) -> None:
         ("pod-security", "mandatory", "Deployment", "web", "spec.template.spec.hostNetwork"),
         ("egress-policy", "mandatory", "Namespace", "edge", "metadata.name"),
     }
-    report = json.loads(result.stdout)
+    report = one_target(result.stdout, "audit")
     registry = next(f for f in report["findings"] if f["rule"] == "image-registry")
     assert registry["resource"] == {"kind": "Deployment", "name": "web", "namespace": "edge"}
     assert "docker.io" in registry["message"]
@@ -152,7 +154,7 @@ def test_exemption_in_force_is_listed_and_lifts_the_finding(tmp_path: Path) -> N
     result = audit("--policy-config", root / "policy.yaml", "--format", "json", root / "namespace.yaml",
                    root / "apps", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
-    report = json.loads(result.stdout)
+    report = one_target(result.stdout, "audit")
     assert report["findings"] == []
     assert [(f["rule"], f["path"]) for f in report["exempted"]] == [("pod-security", "spec.template.spec.hostNetwork")]
     assert report["exemptions"][0]["approver"] == "rssi@interieur.gouv.fr"
@@ -217,7 +219,7 @@ def test_chart_is_rendered_and_audited(tmp_path: Path) -> None:
     policy.write_text(yaml.safe_dump(POLICY))
     clean = audit("--policy-config", policy, "--format", "json", chart, cwd=tmp_path)
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert json.loads(clean.stdout)["summary"]["resources"] == 2
+    assert one_target(clean.stdout, "audit")["summary"]["resources"] == 2
 
     # Values files merge in order, as with helm: the last one wins key by key.
     (tmp_path / "upstream.yaml").write_text(yaml.safe_dump({
@@ -233,7 +235,7 @@ def test_chart_is_rendered_and_audited(tmp_path: Path) -> None:
         ("image-registry", "mandatory", "Deployment", "webapp-webapp", image),
         ("image-digest", "mandatory", "Deployment", "webapp-webapp", image),
     }
-    registry = next(f for f in json.loads(result.stdout)["findings"] if f["rule"] == "image-registry")
+    registry = next(f for f in one_target(result.stdout, "audit")["findings"] if f["rule"] == "image-registry")
     assert registry["source"] == "chart webapp: webapp/templates/deployment.yaml"
     assert registry["resource"]["namespace"] == "default"
 
@@ -243,7 +245,7 @@ def test_chart_inside_a_directory_is_rendered_not_read_as_manifests(tmp_path: Pa
     (tmp_path / "policy.yaml").write_text(yaml.safe_dump(POLICY))
     result = audit("--policy-config", "policy.yaml", "--format", "json", "vendor", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert json.loads(result.stdout)["summary"]["resources"] == 2
+    assert one_target(result.stdout, "audit")["summary"]["resources"] == 2
 
 
 def test_sarif_report_written_to_file(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ in bounded memory, never a traceback. Runs the installed CLI as a user would."""
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import subprocess
@@ -11,6 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import one_target
 
 ROOT = Path(__file__).resolve().parents[2]
 VISIO = ROOT / ".venv" / "bin" / "visio"
@@ -132,7 +133,7 @@ def test_wrong_field_types_in_manifest(tmp_path: Path, text: str, fragments: tup
     result, elapsed = audit("m", "--format", "json", cwd=tmp_path)
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr + result.stdout and elapsed < TIME_LIMIT
-    refused = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "unusable-input"]
+    refused = [f for f in one_target(result.stdout, "audit")["findings"] if f["rule"] == "unusable-input"]
     assert len(refused) == 1, refused
     for fragment in ("m/app.yaml", "document 2", *fragments):
         assert fragment in refused[0]["message"], refused[0]["message"]

@@ -7,13 +7,13 @@ Exit 2 is kept for input that leaves nothing to audit.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.cli.test_audit import ROOT, audit
+from tests.conftest import one_target
 
 CHART = Path(__file__).parent / "fixtures" / "analytics-chart"
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine, namespace: apps}\ndata: {A: b}\n"
@@ -25,7 +25,7 @@ FOREIGN_NAME = (
 
 def report(result: Any) -> dict[str, Any]:
     assert "Traceback" not in result.stderr, result.stderr
-    loaded: dict[str, Any] = json.loads(result.stdout)
+    loaded: dict[str, Any] = one_target(result.stdout, "audit")
     return loaded
 
 

@@ -6,7 +6,6 @@ but the server defaults is accepted, and a rule never sees an omitted field diff
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.cli.test_audit import audit
+from tests.conftest import one_target
 from visio.audit.manifests import KUBERNETES_VERSION, collect
 from visio.kube import schema
 from visio.kube.defaulting import DEFAULTS
@@ -115,7 +115,7 @@ def _bodies(tmp_path: Path, name: str, text: str) -> list[Any]:
 def _findings(tmp_path: Path, name: str) -> list[tuple[str, str, str]]:
     result = audit(name, "--format", "json", cwd=tmp_path)
     assert "Traceback" not in result.stderr, result.stderr
-    return sorted((f["rule"], f["path"], f["message"]) for f in json.loads(result.stdout)["findings"])
+    return sorted((f["rule"], f["path"], f["message"]) for f in one_target(result.stdout, "audit")["findings"])
 
 
 def test_an_omitted_field_is_judged_as_its_default(tmp_path: Path) -> None:
@@ -128,7 +128,7 @@ def test_a_field_the_schema_requires_but_the_server_defaults_is_accepted(tmp_pat
     (tmp_path / "job.yaml").write_text(JOB)
     result = audit("job.yaml", "--format", "json", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
-    findings = {(f["rule"], f["path"]) for f in json.loads(result.stdout)["findings"]}
+    findings = {(f["rule"], f["path"]) for f in one_target(result.stdout, "audit")["findings"]}
     assert ("pod-security", "spec.template.spec.hostNetwork") in findings
     assert "unusable-input" not in {rule for rule, _ in findings}
 

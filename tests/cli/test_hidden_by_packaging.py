@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.cli.test_audit_bad_input import assert_one_error, audit, write
+from tests.conftest import one_target
 
 BUCKET = "https://s3.amazonaws.com/archives"
 
@@ -25,7 +26,7 @@ def deployment(image: str = "docker.io/library/nginx:1.27") -> dict[str, Any]:
 def findings(tmp_path: Path, *args: str) -> list[dict[str, Any]]:
     result, _ = audit(*args, "--format", "json", cwd=tmp_path)
     assert result.returncode in (0, 1), result.stderr
-    found: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
+    found: list[dict[str, Any]] = one_target(result.stdout, "audit")["findings"]
     return found
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_audit_bad_input import assert_one_error, audit, write
+from tests.conftest import one_target
 
 US_BUCKET = "https://s3.amazonaws.com/bucket"
 
@@ -118,7 +119,7 @@ def test_lone_surrogate_becomes_the_replacement_character_as_in_the_api_server(t
     write(tmp_path / "m.json", configmap("web\ud800"))
     result, _ = audit("m.json", "--format", "json", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
-    assert json.loads(result.stdout)["findings"][0]["resource"]["name"] == "web\ufffd"
+    assert one_target(result.stdout, "audit")["findings"][0]["resource"]["name"] == "web\ufffd"
 
 
 def test_credentials_in_urls_are_never_printed(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.cluster.fakeapi import FakeCluster
 from tests.cluster.state import STACK, populate
-from tests.conftest import run_visio
+from tests.conftest import one_target, run_visio
 from visio.plan.stackplan import StackPlan, plan_stack
 
 
@@ -52,7 +52,7 @@ def keys(findings: list[dict[str, Any]]) -> set[Key]:
 def scan_json(kubeconfig: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     result = run_visio("scan", "--kubeconfig", str(kubeconfig), "--format", "json", *args)
     try:
-        doc = json.loads(result.stdout) if result.stdout.strip() else {}
+        doc = one_target(result.stdout, "scan") if result.stdout.strip() else {}
     except json.JSONDecodeError:
         pytest.fail(f"scan did not print JSON: {result.stdout[:500]}\n{result.stderr[-2000:]}")
     return result.returncode, doc, result.stderr

@@ -6,13 +6,13 @@ import json
 from typing import Any
 
 from tests.cluster.state import STACK, plant_defects
-from tests.conftest import run_visio
+from tests.conftest import one_target, run_visio
 from visio.drift.compare import ABSENT, compare
 
 
 def drift_json(kubeconfig: Any) -> tuple[int, dict[str, Any], str]:
     result = run_visio("drift", STACK, "--kubeconfig", str(kubeconfig), "--format", "json")
-    return result.returncode, (json.loads(result.stdout) if result.stdout.strip() else {}), result.stderr
+    return result.returncode, (one_target(result.stdout, "drift") if result.stdout.strip() else {}), result.stderr
 
 
 def _edits(cluster: Any, stack_plan: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from policies.engine.catalog import NOT_AUDITED
 from tests.cluster.conftest import keys, scan_json
 from tests.cluster.fakeapi import FakeCluster
 from tests.cluster.state import STACK, image_id, plant_defects, stored
@@ -15,7 +16,6 @@ from tests.conftest import run_visio
 from visio.cluster.connect import api_client
 from visio.cluster.reader import read_cluster
 from visio.plan.stackplan import StackPlan
-from visio.scan.live import NOT_AUDITED
 
 
 def _not_audited(doc: dict[str, Any]) -> set[tuple[str, int | None]]:

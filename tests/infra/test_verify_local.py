@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from common.config import load_stack, stack_names
-from tests.conftest import run_visio
+from tests.conftest import one_target, run_visio
 from visio.cli import app
 from visio.report.checkresult import CheckResult
 from visio.verify import localrun
@@ -115,9 +115,11 @@ def test_weakened_json_and_sarif_reports_carry_the_failure(tmp_path: Path, monke
         out = tmp_path / f"verify.{fmt}"
         result = CliRunner().invoke(app, ["verify", "--local", "--format", fmt, "--output", str(out)])
         assert result.exit_code == 1, result.output
-        doc = json.loads(out.read_text())
         if fmt == "json":
+            doc = one_target(out.read_text(), "verify")
             failed = {c["check"] for c in doc["checks"] if not c["passed"]}
+            assert {f["rule"] for f in doc["findings"]} == failed
         else:
+            doc = json.loads(out.read_text())
             failed = {r["ruleId"] for r in doc["runs"][0]["results"]}
         assert "turn-refuses-10.0.0.1" in failed and "coturn-denied-peers" in failed

@@ -27,7 +27,7 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_every_example_stack_plans_with_its_resources(planned: dict[str, Any]) -> None:
-    stacks = {s["stack"]: s for s in planned["json"]["stacks"]}
+    stacks = {s["name"]: s for s in planned["json"]["targets"]}
     assert sorted(stacks) == STACKS
     for name, s in stacks.items():
         types = {r["type"] for r in s["resources"]}
@@ -42,7 +42,7 @@ def test_every_example_stack_plans_with_its_resources(planned: dict[str, Any]) -
 
 
 def test_secret_objects_are_redacted_in_json_and_manifests(planned: dict[str, Any]) -> None:
-    secrets = [r for s in planned["json"]["stacks"] for r in s["resources"]
+    secrets = [r for s in planned["json"]["targets"] for r in s["resources"]
                if r["type"] == "kubernetes:core/v1:Secret"]
     assert secrets
     for r in secrets:
@@ -63,7 +63,7 @@ def test_secret_objects_are_redacted_in_json_and_manifests(planned: dict[str, An
 
 
 def test_random_password_results_never_appear(planned: dict[str, Any]) -> None:
-    passwords = [r for s in planned["json"]["stacks"] for r in s["resources"]
+    passwords = [r for s in planned["json"]["targets"] for r in s["resources"]
                  if r["type"] == "random:index/randomPassword:RandomPassword"]
     assert passwords
     assert all("result" not in r["inputs"] or r["inputs"]["result"] == "[secret]" for r in passwords)
@@ -93,7 +93,7 @@ def test_non_compliant_stack_exits_1_with_the_right_findings(tmp_path: Path) -> 
 
     result = run_visio("plan", str(stack), "--format", "json")
     assert result.returncode == 1, result.stderr
-    report = json.loads(result.stdout)["stacks"][0]
+    report = json.loads(result.stdout)["targets"][0]
     mandatory = [f for f in report["findings"] if f["enforcement"] == "mandatory"]
     rules = {f["rule"] for f in mandatory}
     assert {"endpoint-sovereignty", "image-registry", "exemption-expired", "pod-security"} <= rules
@@ -132,7 +132,7 @@ def test_sarif_validates_against_the_sarif_2_1_0_schema(tmp_path: Path) -> None:
 
 
 def test_junit_has_a_suite_per_stack_and_a_case_per_rule(tmp_path: Path) -> None:
-    from visio.report.target import rule_ids
+    from policies.engine.catalog import catalog
 
     out = tmp_path / "plan.xml"
     result = run_visio("plan", "--all", "--format", "junit", "--output", str(out))
@@ -141,7 +141,7 @@ def test_junit_has_a_suite_per_stack_and_a_case_per_rule(tmp_path: Path) -> None
     suites = {suite.name: suite for suite in xml}
     assert sorted(suites) == STACKS
     for suite in suites.values():
-        assert sorted(case.name for case in suite) == sorted(rule_ids())
+        assert sorted(case.name for case in suite) == sorted(catalog())
         assert suite.failures == 0
 
 
@@ -155,8 +155,8 @@ def test_html_report_lists_every_finding_and_exemption(tmp_path: Path) -> None:
     # The template escapes quotes as &#39;, html.escape as &#x27;: compare the text the page shows.
     text = html.unescape(page)
     data = json.loads(out_json.read_text())
-    for s in data["stacks"]:
-        assert f'id="{s["stack"]}"' in page
+    for s in data["targets"]:
+        assert f'id="{s["name"]}"' in page
         for f in s["findings"] + s["exempted"]:
             assert f["message"] in text
         for e in s["exemptions"]:
@@ -169,7 +169,7 @@ def test_one_plan_writes_every_report_and_refuses_unknown_formats(tmp_path: Path
     args = [arg for fmt, path in files.items() for arg in ("--report", f"{fmt}={path}")]
     result = run_visio("plan", "dev", *args)
     assert result.returncode == 0, result.stderr
-    assert json.loads(files["json"].read_text())["stacks"][0]["stack"] == "dev"
+    assert json.loads(files["json"].read_text())["targets"][0]["name"] == "dev"
     assert json.loads(files["sarif"].read_text())["version"] == "2.1.0"
     assert JUnitXml.fromfile(str(files["junit"])).tests > 0
     assert "<h2>dev</h2>" in files["html"].read_text()
@@ -181,13 +181,13 @@ def test_one_plan_writes_every_report_and_refuses_unknown_formats(tmp_path: Path
 
 
 def test_every_stack_is_compliant_without_mandatory_findings(planned: dict[str, Any]) -> None:
-    for s in planned["json"]["stacks"]:
+    for s in planned["json"]["targets"]:
         mandatory = [(f["rule"], f["resource"]["name"], f["path"]) for f in s["findings"]
                      if f["enforcement"] == "mandatory"]
-        assert mandatory == [], s["stack"]
+        assert mandatory == [], s["name"]
         assert s["summary"]["passed"] is True
     # The captioning model image is pinned like every other image of a production stack.
-    prod = {s["stack"]: s for s in planned["json"]["stacks"]}["interieur-prod"]
+    prod = {s["name"]: s for s in planned["json"]["targets"]}["interieur-prod"]
     assert not [f for f in prod["findings"] if f["rule"] == "image-digest"]
 
 
@@ -196,19 +196,19 @@ def test_every_exemption_still_covers_a_finding(planned: dict[str, Any]) -> None
     from policies.engine.exemptions import load_exemptions, matches
     from policies.engine.model import ResourceRef
 
-    for s in planned["json"]["stacks"]:
-        stack = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{s['stack']}.yaml").read_text())
+    for s in planned["json"]["targets"]:
+        stack = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{s['name']}.yaml").read_text())
         exemptions = load_exemptions(ROOT / stack["config"]["visio:policy"]["exemptionsFile"])
-        assert len(exemptions) == s["summary"]["exemptionsInForce"], s["stack"]
+        assert len(exemptions) == s["summary"]["exemptionsInForce"], s["name"]
         exempted = [(f["rule"], ResourceRef(**f["resource"]), f["path"]) for f in s["exempted"]]
         for exemption in exemptions:
             narrowed = [exemption.model_copy(update={"paths": (p,)}) for p in exemption.paths] or [exemption]
             for one in narrowed:
-                assert any(matches(one, *finding) for finding in exempted), (s["stack"], one.rule, one.paths)
+                assert any(matches(one, *finding) for finding in exempted), (s["name"], one.rule, one.paths)
 
 
 def test_custom_resources_are_reported_as_not_schema_checked(planned: dict[str, Any]) -> None:
-    stacks = {s["stack"]: s for s in planned["json"]["stacks"]}
+    stacks = {s["name"]: s for s in planned["json"]["targets"]}
     for name, s in stacks.items():
         issuer = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{name}.yaml").read_text())["config"].get("visio:tls")
         assert s["unchecked"] == (["cert-manager.io/v1 Certificate"] if issuer else []), name

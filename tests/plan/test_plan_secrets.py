@@ -10,10 +10,11 @@ import yaml
 
 from visio.console import out
 from visio.kube.schema import UnknownKind, problems
-from visio.plan.command import _as_json, _as_text, _target, _write_manifests
+from visio.plan.command import _as_text, _target, _write_manifests
 from visio.plan.mockrun import walk_secrets
 from visio.plan.stackplan import StackPlan, plan_stack, reveal
 from visio.report import html, junit, sarif
+from visio.report import json as json_report
 
 STACKS = ["interieur-prod", "dev"]
 
@@ -41,7 +42,7 @@ def test_generated_secrets_never_appear_in_any_output(stack: str, tmp_path: Path
         _as_text([p])
     _write_manifests([p], tmp_path)
     outputs = {
-        "json": _as_json([p]),
+        "json": json_report.render("plan", [target]),
         "sarif": sarif.render([target]),
         "junit": junit.render([target]),
         "html": html.render([target]),

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from policies.engine.catalog import DOCS_URI, catalog
 from policies.rules import ALL_RULES
-from visio.report.target import DOCS_URI, catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES_DIR = ROOT / "policies" / "rules"

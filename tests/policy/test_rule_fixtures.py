@@ -19,10 +19,10 @@ import pytest
 
 from common import yamlsafe
 from policies.engine.adapters import from_kubernetes
+from policies.engine.catalog import RULE_ERROR
 from policies.engine.config import PolicyConfig
 from policies.engine.evaluate import evaluate
 from policies.engine.model import Resource, StackFacts
-from policies.engine.report import RULE_ERROR
 from policies.engine.rule import Rule
 from policies.rules import ALL_RULES
 

@@ -14,7 +14,7 @@ import yaml
 
 from components.sizing import size
 from tests.cluster.conftest import keys, scan_json
-from tests.conftest import ROOT, run_visio
+from tests.conftest import ROOT, one_target, run_visio
 from tests.realcluster.cluster import Deployed, LocalCluster, desired, identity
 from visio.cluster.localnodes import POOL_LABEL
 
@@ -108,7 +108,7 @@ def test_scan_as_the_read_only_auditor_role_reads_all_but_secrets_and_writes_not
     assert {(u["kind"], u["status"]) for u in doc["kinds"]["notAudited"]} == {("Secret", 403)}
     assert doc["summary"]["resources"] > 0 and code == 1
     drift = run_visio("drift", STACK, "--kubeconfig", str(kubeconfig), "--format", "json")
-    assert json.loads(drift.stdout)["complete"] is False  # Secrets cannot be compared without their grant
+    assert one_target(drift.stdout, "drift")["complete"] is False  # Secrets cannot be compared without their grant
     requests = [e for e in cluster.audit_log() if e.get("user", {}).get("username") == AUDITOR]
     assert requests
     assert {e["verb"] for e in requests} <= READ_VERBS
@@ -125,7 +125,7 @@ def test_drift_reports_out_of_band_changes_until_the_stack_is_applied_again(depl
     cluster = deployed.cluster
     # As applied, whatever the server defaulted, converted or added, nothing has drifted.
     clean = run_visio("drift", STACK, "--kubeconfig", str(cluster.kubeconfig), "--format", "json")
-    assert clean.returncode == 0 and json.loads(clean.stdout)["objects"] == [], clean.stdout[-2000:]
+    assert clean.returncode == 0 and one_target(clean.stdout, "drift")["objects"] == [], clean.stdout[-2000:]
     policy = next(o for o in deployed.plan.objects if o["kind"] == "NetworkPolicy")
     redis = next(o for o in deployed.plan.objects if o["kind"] == "Deployment"
                  and o["metadata"]["name"] == "signalling-redis")
@@ -145,7 +145,7 @@ def test_drift_reports_out_of_band_changes_until_the_stack_is_applied_again(depl
     cluster.kubectl("apply", "-f", "-", input=json.dumps(stray))
 
     result = run_visio("drift", STACK, "--kubeconfig", str(cluster.kubeconfig), "--format", "json")
-    doc = json.loads(result.stdout)
+    doc = one_target(result.stdout, "drift")
     assert result.returncode == 1 and doc["drift"] is True and doc["complete"] is True
     found = _changed_paths(doc)
     assert set(found) == {
@@ -165,7 +165,7 @@ def test_drift_reports_out_of_band_changes_until_the_stack_is_applied_again(depl
     deployed.apply()  # what `pulumi up` does: the stack's objects applied again (strays are left alone)
     cluster.kubectl("delete", "configmap", "debug-flags", "-n", "visio-signalling")
     again = run_visio("drift", STACK, "--kubeconfig", str(cluster.kubeconfig), "--format", "json")
-    assert again.returncode == 0 and json.loads(again.stdout)["objects"] == []
+    assert again.returncode == 0 and one_target(again.stdout, "drift")["objects"] == []
 
 
 def test_scan_limited_to_a_namespace_reads_only_there(deployed: Deployed):
@@ -193,7 +193,7 @@ def test_reports_of_a_live_cluster_in_every_format(deployed: Deployed, tmp_path:
     reports = [f"--report={fmt}={tmp_path / ('report.' + fmt)}" for fmt in ("json", "sarif", "junit", "html")]
     result = run_visio("scan", "--kubeconfig", kubeconfig, "--stack", STACK, *reports)
     assert result.returncode == 1, result.stderr
-    doc = json.loads((tmp_path / "report.json").read_text())
+    doc = one_target((tmp_path / "report.json").read_text(), "scan")
     sarif = json.loads((tmp_path / "report.sarif").read_text())
     assert len(sarif["runs"][0]["results"]) == len(doc["findings"]) + len(doc["exempted"])
     suite = ET.parse(tmp_path / "report.junit").getroot().find("testsuite")

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from policies.engine.adapters import from_kubernetes
+from policies.engine.catalog import RULE_ERROR
 from policies.engine.config import PolicyConfig
 from policies.engine.evaluate import evaluate
 from policies.engine.model import Resource
-from policies.engine.report import RULE_ERROR
 from policies.engine.rule import Context
 from policies.rules.endpoint_sovereignty import RULE, check
 from tests.policy.test_rule_fixtures import load_fixture

@@ -14,9 +14,8 @@ from policies.engine.stackconfig import load_policy_config
 from visio.audit.isolated import DEFAULT_MEMORY_MIB, DEFAULT_SECONDS, Limits
 from visio.audit.manifests import collect
 from visio.console import out
-from visio.report import json as json_report
 from visio.report import text as text_report
-from visio.report.emit import REPORT_HELP, Format, emit, parse_reports
+from visio.report.emit import REPORT_HELP, Format, check_output, emit, parse_reports
 from visio.report.target import Target
 
 
@@ -49,6 +48,7 @@ def audit(
     """Audit manifests and charts; exit 1 on mandatory findings (an unusable document is one), 2 when
     nothing can be audited."""
     reports = parse_reports(report_files or [])
+    check_output(fmt, output)
     config = load_policy_config(policy_config) if policy_config is not None else PolicyConfig()
     # Offline unless asked on the command line, whatever a shared policy file says.
     config = config.with_overrides(resolve=resolve)
@@ -60,10 +60,10 @@ def audit(
     count = len(resources) + len(collected.refused)
     target = Target(name=", ".join(map(str, paths)), report=report, uri=str(paths[0]), resources=count)
     emit(
+        "audit",
         [target],
         fmt,
         output,
-        as_json=lambda: json_report.render(report, resources=count),
         as_text=lambda: text_report.render(report, out, resources=count),
         reports=reports,
         inputs=[*paths, *(values or []), *([policy_config] if policy_config else [])],

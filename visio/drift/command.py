@@ -3,67 +3,32 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from common.errors import InputError
+from policies.engine.catalog import DRIFT, NOT_AUDITED
+from policies.engine.model import ResourceRef
+from policies.engine.report import Finding, Report
 from visio.cluster.connect import api_client
 from visio.console import out
 from visio.drift.compare import ABSENT, DriftReport, ObjectDrift, detect
-from visio.report.files import write_atomically
+from visio.report.emit import REPORT_HELP, Format, check_output, emit, parse_reports
+from visio.report.target import Target
 
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
+MARKS = {"missing": "-", "unexpected": "+", "changed": "~", "unreadable": "?"}
 
 
 def _value(value: Any) -> Any:
     return None if value is ABSENT else value
 
 
-def as_json(report: DriftReport) -> dict[str, Any]:
-    return {
-        "stack": report.stack,
-        "cluster": report.cluster,
-        "checked": report.checked,
-        "drift": bool(report.drifted),
-        "complete": not report.unreadable,
-        "objects": [
-            {
-                "status": d.status, "apiVersion": d.api_version, "kind": d.kind, "namespace": d.namespace,
-                "name": d.name,
-                "changes": [{"path": c.path, "desired": _value(c.desired), "live": _value(c.live),
-                             "liveAbsent": c.live is ABSENT} for c in d.changes],
-                **({"reason": d.reason} if d.reason else {}),
-            }
-            for d in report.drifts
-        ],
-    }
-
-
 def _show(value: Any) -> str:
     if value is ABSENT:
         return "(absent)"
     return json.dumps(value, sort_keys=True) if not isinstance(value, str) else json.dumps(value)
-
-
-def text(report: DriftReport) -> list[str]:
-    lines = [f"stack {report.stack} against cluster {report.cluster}: {report.checked} desired objects"]
-    marks = {"missing": "-", "unexpected": "+", "changed": "~", "unreadable": "?"}
-    for d in report.drifts:
-        lines.append(f"{marks[d.status]} {d.ref} ({_label(d)})")
-        for c in d.changes:
-            lines.append(f"    {c.path}: {_show(c.desired)} -> {_show(c.live)}")
-    drifted, unreadable = len(report.drifted), len(report.unreadable)
-    if unreadable:
-        lines.append(f"incomplete: {unreadable} object(s) or kind(s) could not be read; {drifted} drifted")
-    else:
-        lines.append(f"{drifted} object(s) drifted" if drifted else "no drift")
-    return lines
 
 
 def _label(d: ObjectDrift) -> str:
@@ -76,17 +41,61 @@ def _label(d: ObjectDrift) -> str:
     return "missing"
 
 
+def _finding(d: ObjectDrift, source: str) -> Finding:
+    # Every drift fails the check; an object that could not be read is one that was not audited.
+    message = _label(d) + "".join(f"; {c.path}: {_show(c.desired)} -> {_show(c.live)}" for c in d.changes)
+    return Finding(rule=NOT_AUDITED if d.status == "unreadable" else DRIFT, enforcement="mandatory",
+                   resource=ResourceRef(d.kind, d.name, d.namespace), path=d.changes[0].path if d.changes else "",
+                   message=message, evidence={"status": d.status, "apiVersion": d.api_version}, source=source)
+
+
+def as_target(report: DriftReport) -> Target:
+    objects = [
+        {"status": d.status, "apiVersion": d.api_version, "kind": d.kind, "namespace": d.namespace, "name": d.name,
+         "changes": [{"path": c.path, "desired": _value(c.desired), "live": _value(c.live),
+                      "liveAbsent": c.live is ABSENT} for c in d.changes],
+         **({"reason": d.reason} if d.reason else {})}
+        for d in report.drifts
+    ]
+    findings = [_finding(d, f"cluster {report.cluster}") for d in report.drifts]
+    return Target(name=report.stack, report=Report(findings, [], []), resources=report.checked, details={
+        "cluster": report.cluster, "checked": report.checked, "drift": bool(report.drifted),
+        "complete": not report.unreadable, "objects": objects})
+
+
+def text(report: DriftReport) -> list[str]:
+    lines = [f"stack {report.stack} against cluster {report.cluster}: {report.checked} desired objects"]
+    for d in report.drifts:
+        lines.append(f"{MARKS[d.status]} {d.ref} ({_label(d)})")
+        for c in d.changes:
+            lines.append(f"    {c.path}: {_show(c.desired)} -> {_show(c.live)}")
+    drifted, unreadable = len(report.drifted), len(report.unreadable)
+    if unreadable:
+        lines.append(f"incomplete: {unreadable} object(s) or kind(s) could not be read; {drifted} drifted")
+    else:
+        lines.append(f"{drifted} object(s) drifted" if drifted else "no drift")
+    return lines
+
+
+def _print(report: DriftReport) -> None:
+    for line in text(report):
+        out.print(line, markup=False, highlight=False)
+
+
 def drift(
     stack: Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<stack>.yaml).")],
     kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="Kubeconfig file (default: KUBECONFIG, "
                                                      "~/.kube/config, or the in-cluster service account).")] = None,
     context: Annotated[str | None, typer.Option("--context", help="Kubeconfig context (default: current).")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    report_files: Annotated[list[str] | None, typer.Option("--report", help=REPORT_HELP)] = None,
 ) -> None:
     """Compare a stack's desired objects with the live cluster; exit 0 no drift, 1 drift, 2 error."""
     from visio.plan.stackplan import plan_stack  # the Pulumi runtime loads only when a stack is planned
 
+    reports = parse_reports(report_files or [])
+    check_output(fmt, output)
     desired = plan_stack(stack).objects
     api, cluster = api_client(kubeconfig, context)
     with api:
@@ -94,14 +103,8 @@ def drift(
             report = detect(api, stack, cluster, desired)
         except ConnectionError as exc:
             raise InputError(f"cluster {cluster}: cannot reach the API server ({exc})") from None
-    rendered = json.dumps(as_json(report), indent=2) if fmt is Format.json else "\n".join(text(report))
-    if output is not None:
-        write_atomically(output, rendered + "\n", inputs=[kubeconfig] if kubeconfig else [])
-    elif fmt is Format.json:
-        print(rendered)
-    else:
-        for line in text(report):
-            out.print(line, markup=False, highlight=False)
+    emit("drift", [as_target(report)], fmt, output, lambda: _print(report), reports,
+         inputs=[kubeconfig] if kubeconfig else [])
     if report.unreadable:
         raise typer.Exit(2)
     if report.drifted:

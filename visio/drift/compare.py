@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
 
+from common.markers import OPAQUE
 from visio.cluster.api import ApiError, get_json, list_all, served_kinds
 from visio.cluster.kinds import METADATA_ACCEPT, METADATA_LIST_ACCEPT
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 OWNER_LABEL = "app.kubernetes.io/part-of"
 OWNER_VALUE = "visio"
-OPAQUE = frozenset({"[secret]", "[unknown]", "[redacted]"})
 ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "<absent>"})()
 _QUANTITY_PARENTS = frozenset({"limits", "requests", "capacity", "hard"})
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")

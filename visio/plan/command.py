@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,9 +14,8 @@ from rich.table import Table
 from common.errors import InputError
 from visio.console import err, out
 from visio.options import selected_stacks
-from visio.report import json as json_report
 from visio.report import text as text_report
-from visio.report.emit import REPORT_HELP, Format, emit, parse_reports
+from visio.report.emit import REPORT_HELP, Format, check_output, emit, parse_reports
 from visio.report.files import write_atomically
 from visio.report.target import Target
 
@@ -55,6 +53,7 @@ def _target(p: StackPlan) -> Target:
         resources=len(p.resources),
         counts=p.counts(),
         endpoints=placements(p.judged, p.policy),
+        details={"resources": _resource_json(p), "unchecked": p.unchecked},
     )
 
 
@@ -72,25 +71,6 @@ def _resource_json(p: StackPlan) -> list[dict[str, Any]]:
         }
         for r in p.resources
     ]
-
-
-def _as_json(plans: Sequence[StackPlan]) -> str:
-    return json.dumps(
-        {
-            "passed": all(p.report.passed for p in plans),
-            "stacks": [
-                {
-                    "stack": p.stack.name,
-                    "resources": _resource_json(p),
-                    "unchecked": p.unchecked,
-                    **json_report.as_dict(p.report, resources=len(p.resources)),
-                }
-                for p in plans
-            ],
-        },
-        indent=2,
-        default=str,
-    )
 
 
 def _as_text(plans: Sequence[StackPlan]) -> None:
@@ -139,11 +119,12 @@ def plan(
 ) -> None:
     """Preview stacks offline: resources, schema checks, and the sovereignty rules. Exit 1 if non-compliant."""
     reports = parse_reports(report_files or [])
+    check_output(fmt, output)
     plans = _plans(selected_stacks(stack, all_stacks))
     targets = [_target(p) for p in plans]
     if out_dir is not None:
         _write_manifests(plans, out_dir)
-    emit(targets, fmt, output, lambda: _as_json(plans), lambda: _as_text(plans), reports,
+    emit("plan", targets, fmt, output, lambda: _as_text(plans), reports,
          inputs=[p.stack.path for p in plans])
     if not all(p.report.passed for p in plans):
         raise typer.Exit(1)

@@ -34,6 +34,7 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from common import markers
 from common.config.loader import stack_path
 from common.errors import InputError
 from common.paths import PROJECT_ROOT, display
@@ -61,7 +62,7 @@ class Secret:
     value: Any
 
     def __repr__(self) -> str:
-        return "Secret([secret])"
+        return f"Secret({markers.SECRET})"
 
 
 class _Unknown:
@@ -149,10 +150,10 @@ def _for_engine(value: Any) -> Any:
     return redact(value, unknown=UNKNOWN_STRING_VALUE)
 
 
-def redact(value: Any, unknown: str = "[unknown]") -> Any:
-    """Secrets as "[secret]", unknowns as `unknown` (the engine's sentinel where rules judge them)."""
+def redact(value: Any, unknown: str = markers.UNKNOWN) -> Any:
+    """Secrets as the secret marker, unknowns as `unknown` (the engine's sentinel where rules judge them)."""
     if isinstance(value, Secret):
-        return "[secret]"
+        return markers.SECRET
     if value is UNKNOWN:
         return unknown
     if isinstance(value, Mapping):

@@ -10,6 +10,7 @@ from typing import Any
 
 from common.config import Stack, load_stack
 from common.errors import InputError
+from common.markers import REDACTED
 from common.paths import display
 from common.yamlsafe import load_one, read_text
 from policies.engine.config import PolicyConfig
@@ -21,8 +22,6 @@ from policies.engine.stackfacts import stack_facts as decide
 from visio.kube.order import apply_order
 from visio.kube.schema import UnknownKind, problems
 from visio.plan.mockrun import STACK_TYPE, Plan, PlannedResource, Secret, redact, run_program
-
-REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,11 @@
 """Reports of `visio verify`: each check passes or fails, so JUnit gets one test case per check.
 
-SARIF and HTML reuse the engine report renderers: a failed check becomes a mandatory finding whose
-rule id is the check id, on the target that was checked.
+JSON, SARIF and HTML reuse the engine report renderers: a failed check becomes a mandatory finding
+whose rule id is the check id, on the target that was checked; JSON also lists every check.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -43,15 +42,14 @@ def junit(suite: str, results: Sequence[CheckResult]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def as_json(suite: str, results: Sequence[CheckResult]) -> str:
-    return json.dumps({"suite": suite, "passed": bool(results) and all(r.passed for r in results),
-                       "checks": [r.to_dict() for r in results]}, indent=2)
-
-
 def as_target(suite: str, results: Sequence[CheckResult]) -> Target:
     findings = [
         Finding(rule=r.check, enforcement="mandatory", resource=ResourceRef("Check", r.target), path=r.check,
                 message=r.message, evidence=dict(r.evidence), source=r.target)
         for r in results if not r.passed
     ]
-    return Target(name=suite, report=Report(findings, [], []), resources=len(results))
+    if not results:  # nothing proven is not a pass
+        findings.append(Finding(rule="no-checks", enforcement="mandatory", resource=ResourceRef("Check", suite),
+                                path="", message="no check ran", source=suite))
+    return Target(name=suite, report=Report(findings, [], []), resources=len(results),
+                  details={"checks": [r.to_dict() for r in results]})

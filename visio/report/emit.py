@@ -1,6 +1,7 @@
-"""Writing a report in the format asked for, to stdout or a file, for any front end.
+"""Writing a report in the format asked for, to stdout or a file: every command goes through here.
 
-Files are written all or nothing (`visio.report.files`), before anything goes to the terminal.
+Every command takes the same options: `--format`, `--output/-o` and `--report FORMAT=FILE`. Files
+are written all or nothing (`visio.report.files`), before anything goes to the terminal.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from common.errors import InputError
 from visio.report import html, junit, sarif
+from visio.report import json as json_report
 from visio.report.files import write_all
 from visio.report.target import Target
 from visio.report.wellformed import json_document, xml_document
@@ -24,15 +26,15 @@ class Format(StrEnum):
     html = "html"
 
 
-def render(targets: Sequence[Target], fmt: Format, as_json: Callable[[], str]) -> str:
+def render(command: str, targets: Sequence[Target], fmt: Format, as_junit: Callable[[], str] | None = None) -> str:
     if fmt is Format.sarif:
         return json_document(sarif.render(targets))
     if fmt is Format.junit:
-        return xml_document(junit.render(targets))
+        return xml_document(as_junit() if as_junit is not None else junit.render(targets))
     if fmt is Format.html:
         return xml_document(html.render(targets))
     if fmt is Format.json:
-        return json_document(as_json())
+        return json_document(json_report.render(command, targets))
     raise ValueError(f"{fmt} is rendered by the front end")
 
 
@@ -50,24 +52,31 @@ def parse_reports(specs: Sequence[str]) -> list[tuple[Format, Path]]:
     return parsed
 
 
+def check_output(fmt: Format, output: Path | None) -> None:
+    """Refuse `--output` with text before any work is done."""
+    if fmt is Format.text and output is not None:
+        raise InputError(f"{output}: --output takes json, sarif, junit or html (text is for the terminal)")
+
+
 def emit(
+    command: str,
     targets: Sequence[Target],
     fmt: Format,
     output: Path | None,
-    as_json: Callable[[], str],
     as_text: Callable[[], None],
     reports: Sequence[tuple[Format, Path]] = (),
     inputs: Sequence[Path] = (),
+    as_junit: Callable[[], str] | None = None,
 ) -> None:
     """Text goes to the terminal unless a file is named; the other formats go where asked.
 
     Every report is rendered before any file is written, and the files are written all or none;
-    none replaces one of the run's `inputs`.
+    none replaces one of the run's `inputs`. `as_junit` replaces the one-case-per-rule JUnit report
+    where a command's cases are not rules (verify's checks).
     """
-    if fmt is Format.text and output is not None:
-        raise InputError(f"{output}: --output takes json, sarif, junit or html (text is for the terminal)")
-    files = [(path, render(targets, report_fmt, as_json)) for report_fmt, path in reports]
-    text = None if fmt is Format.text else render(targets, fmt, as_json)
+    check_output(fmt, output)
+    files = [(path, render(command, targets, report_fmt, as_junit)) for report_fmt, path in reports]
+    text = None if fmt is Format.text else render(command, targets, fmt, as_junit)
     if output is not None and text is not None:
         files.append((output, text))
     write_all(files, inputs)

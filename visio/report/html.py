@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import jinja2
 
-from visio.report.target import Target, catalog, location
+from policies.engine.catalog import catalog
+from visio.report.target import Target, location
 
 PLACEMENTS = ("internal", "trusted", "FR", "EU", "non-EU", "unknown")
 

@@ -1,11 +1,22 @@
-"""The machine-readable report: one JSON object, stable keys, sorted findings."""
+"""The machine-readable report, one shape for every command.
+
+    {"command": "scan", "passed": false, "targets": [
+        {"name": ..., <what the command says of the target>,
+         "findings": [...], "exempted": [...], "exemptions": [...], "summary": {...}}]}
+
+`passed` is the verdict the exit code gives. Findings are sorted; keys are stable.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from policies.engine.report import Report, exemption_to_dict
+from visio.report.target import Target
+
+_REPORT_KEYS = frozenset({"name", "findings", "exempted", "exemptions", "summary"})
 
 
 def as_dict(report: Report, resources: int | None = None) -> dict[str, Any]:
@@ -26,5 +37,18 @@ def as_dict(report: Report, resources: int | None = None) -> dict[str, Any]:
     }
 
 
-def render(report: Report, resources: int | None = None) -> str:
-    return json.dumps(as_dict(report, resources), indent=2, sort_keys=False)
+def target_dict(target: Target) -> dict[str, Any]:
+    clash = _REPORT_KEYS & set(target.details)
+    if clash:
+        raise ValueError(f"{target.name}: details may not hold {sorted(clash)}")
+    return {"name": target.name, **target.details, **as_dict(target.report, target.resources)}
+
+
+def document(command: str, targets: Sequence[Target]) -> dict[str, Any]:
+    return {"command": command, "passed": all(t.report.passed for t in targets),
+            "targets": [target_dict(t) for t in targets]}
+
+
+def render(command: str, targets: Sequence[Target]) -> str:
+    # `default=str`: a plan's property values may hold what JSON has no type for (dates from YAML).
+    return json.dumps(document(command, targets), indent=2, default=str)

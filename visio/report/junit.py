@@ -9,8 +9,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
+from policies.engine.catalog import catalog
 from policies.engine.report import Finding
-from visio.report.target import Target, catalog, location
+from visio.report.target import Target, location
 
 
 def _line(finding: Finding) -> str:

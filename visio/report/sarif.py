@@ -11,9 +11,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from policies.engine.catalog import INFORMATION_URI, RuleInfo, catalog
 from policies.engine.report import Finding, exemption_to_dict
-from visio.report.target import INFORMATION_URI, RuleInfo, Target, catalog
+from policies.engine.rule import Severity
+from visio.report.target import Target
 
+# SARIF's `security-severity` scores (code-scanning UIs bucket them: >= 9 critical, >= 7 high, >= 4 medium).
+SECURITY_SEVERITY: dict[Severity, str] = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 
@@ -67,7 +71,7 @@ def _rule(info: RuleInfo) -> dict[str, Any]:
         "fullDescription": {"text": info.description},
         "help": {"text": info.help, "markdown": f"{info.help} [{info.title}]({info.help_uri})"},
         "helpUri": info.help_uri,
-        "properties": {"security-severity": info.security_severity, "tags": ["security", "sovereignty"]},
+        "properties": {"security-severity": SECURITY_SEVERITY[info.severity], "tags": ["security", "sovereignty"]},
     }
 
 

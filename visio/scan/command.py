@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,9 +15,8 @@ from policies.engine.config import PolicyConfig
 from policies.engine.stackconfig import load_policy_config
 from visio.cluster.kinds import PAGE_SIZE, Kind, by_kind
 from visio.console import out
-from visio.report import json as json_report
 from visio.report import text as text_report
-from visio.report.emit import REPORT_HELP, Format, emit, parse_reports
+from visio.report.emit import REPORT_HELP, Format, check_output, emit, parse_reports
 from visio.report.target import Target
 from visio.report.wellformed import visible
 from visio.scan.live import ScanResult, judge
@@ -49,7 +47,7 @@ def _excluded(names: list[str]) -> list[Kind]:
     return kinds
 
 
-def as_json(result: ScanResult) -> dict[str, Any]:
+def details(result: ScanResult) -> dict[str, Any]:
     snap = result.snapshot
     return {
         "cluster": snap.cluster,
@@ -64,7 +62,6 @@ def as_json(result: ScanResult) -> dict[str, Any]:
             ],
             "groupsNotServed": snap.absent,
         },
-        **json_report.as_dict(result.report, resources=result.resources),
     }
 
 
@@ -108,6 +105,7 @@ def scan(
 ) -> None:
     """Audit a live cluster read-only; exit 1 on mandatory findings (or kinds not audited), 2 on unusable input."""
     reports = parse_reports(report_files or [])
+    check_output(fmt, output)
     config = _policy(stack, policy_config, resolve)
     excluded = _excluded(exclude_kind or [])
     # The Kubernetes client loads only when a cluster is read.
@@ -119,8 +117,9 @@ def scan(
         snapshot = read_cluster(api, cluster, namespaces or [], excluded, page_size)
     strict = config.profile == "secnumcloud" if fail_on_unaudited is None else fail_on_unaudited
     result = judge(snapshot, config, fail_on_unaudited=strict)
-    target = Target(name=f"cluster {cluster}", report=result.report, resources=result.resources)
-    emit([target], fmt, output, lambda: json.dumps(as_json(result), indent=2), lambda: _as_text(result),
+    target = Target(name=f"cluster {cluster}", report=result.report, resources=result.resources,
+                    details=details(result))
+    emit("scan", [target], fmt, output, lambda: _as_text(result),
          reports, inputs=[p for p in (policy_config, kubeconfig) if p is not None])
     if result.report.mandatory:
         raise typer.Exit(1)

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from policies.engine.adapters import from_kubernetes
+from policies.engine.catalog import EXEMPTION_EXPIRED, NOT_AUDITED
 from policies.engine.config import PolicyConfig
 from policies.engine.evaluate import evaluate
 from policies.engine.model import Enforcement, Resource, ResourceRef, StackFacts
 from policies.engine.podspec import containers
-from policies.engine.report import EXEMPTION_EXPIRED, Finding, Report
+from policies.engine.report import Finding, Report
 from visio.cluster.kinds import GENERATED
 from visio.cluster.reader import Snapshot, Unaudited
-from visio.report.target import NOT_AUDITED
 from visio.scan.running import Running, running_view
 
 IMAGE_RULES = ("image-registry", "image-digest")

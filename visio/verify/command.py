@@ -15,9 +15,7 @@ from common.errors import InputError
 from visio.console import out
 from visio.report import checks as report
 from visio.report.checkresult import CheckResult, all_passed
-from visio.report.emit import Format, render
-from visio.report.files import write_atomically
-from visio.report.wellformed import json_document, xml_document
+from visio.report.emit import REPORT_HELP, Format, check_output, emit, parse_reports
 
 LOCAL_DEFAULT_STACK = "dev"
 
@@ -47,24 +45,6 @@ def _text(suite: str, results: Sequence[CheckResult]) -> None:
     out.print(f"\n{len(results)} check(s); {verdict}")
 
 
-def _emit(suite: str, results: Sequence[CheckResult], fmt: Format, output: Path | None) -> None:
-    if fmt is Format.text:
-        if output is not None:
-            raise InputError(f"{output}: --output takes json, sarif, junit or html (text is for the terminal)")
-        _text(suite, results)
-        return
-    if fmt is Format.junit:
-        text = xml_document(report.junit(suite, results))
-    elif fmt is Format.json:
-        text = json_document(report.as_json(suite, results))
-    else:
-        text = render([report.as_target(suite, results)], fmt, lambda: report.as_json(suite, results))
-    if output is None:
-        print(text)
-    else:
-        write_atomically(output, text)
-
-
 def verify(
     stack: Annotated[
         str | None,
@@ -80,9 +60,12 @@ def verify(
     ] = "193.0.14.129:53",
     fmt: Annotated[Format, typer.Option("--format", help="Report format.")] = Format.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    report_files: Annotated[list[str] | None, typer.Option("--report", help=REPORT_HELP)] = None,
 ) -> None:
     """Check running services: sockets, effective configuration, process users, TURN refusals,
     endpoints judged by the sovereignty rules. Exit 1 if a check fails, 2 if it cannot start."""
+    reports = parse_reports(report_files or [])
+    check_output(fmt, output)
     if local_mode and (kubeconfig is not None or context is not None):
         raise InputError("--local: runs on this host; --kubeconfig and --context are for a cluster")
     if not local_mode and stack is None:
@@ -101,7 +84,8 @@ def verify(
         suite = f"{loaded.name} (cluster{f' {context}' if context else ''})"
         kube = Kube(str(kubeconfig) if kubeconfig else None, context)
         results = verify_cluster(loaded, kube, _egress(egress_probe))
-    _emit(suite, results, fmt, output)
+    emit("verify", [report.as_target(suite, results)], fmt, output, lambda: _text(suite, results), reports,
+         inputs=[kubeconfig] if kubeconfig else [], as_junit=lambda: report.junit(suite, results))
     if not all_passed(results):
         raise typer.Exit(1)
 
