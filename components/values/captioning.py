@@ -61,6 +61,7 @@ def values(stack: StackConfig) -> dict[str, Any]:
     sizing = size(stack)
     prod = stack.production
     return {
+        "requireDigests": stack.production,
         "images": {
             "agent": _image(stack, "meet-agents"),
             "stt": _image(stack, "kyutai-stt" if cap.engine == "kyutai" else "whisper-stt"),

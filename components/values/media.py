@@ -68,6 +68,7 @@ def values(stack: StackConfig) -> dict[str, Any]:
     turn = media.turn
     big = stack.environment != "dev"
     return {
+        "requireDigests": stack.production,
         "images": {
             "livekit": _image(stack, "livekit-server"),
             "coturn": _image(stack, "coturn"),

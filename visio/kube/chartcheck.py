@@ -18,7 +18,7 @@ from typing import Any
 
 from common.errors import InputError
 from common.keypath import format_path
-from common.paths import display
+from common.paths import CHARTS_DIR, display
 
 SCHEMA_FILE = "values.schema.json"
 MAX_SCHEMA_BYTES = 5 * 1024 * 1024
@@ -79,15 +79,23 @@ def _archive_schemas(archive: Path) -> list[str]:
     return problems
 
 
+def reach(chart: Path) -> Path:
+    """Where a chart's links may point: inside the chart, or for the project's own charts inside
+    `charts/` (each carries the shared library chart as a link to `charts/visio-lib`)."""
+    root = chart.resolve()
+    own = CHARTS_DIR.resolve()
+    return own if root.is_relative_to(own) else root
+
+
 def confine(chart: Path) -> None:
     """InputError naming every link leaving the chart and every schema reference to elsewhere."""
-    root = chart.resolve()
+    allowed = reach(chart)
     problems: list[str] = []
-    for here, dirs, files in os.walk(root, followlinks=False):
+    for here, dirs, files in os.walk(chart.resolve(), followlinks=False):
         base = Path(here)
         for name in sorted([*dirs, *files]):
             path = base / name
-            if path.is_symlink() and _outside(path, root):
+            if path.is_symlink() and _outside(path, allowed):
                 # The link's own name: resolving it to display it would print what it points to.
                 problems.append(f"{Path(display(base)) / name}: symbolic link to outside the chart, not read")
         for name in sorted(files):

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +24,35 @@ if TYPE_CHECKING:
     from components.catalogue import Service
 
 
+@contextmanager
+def _without_links(path: Path) -> Iterator[Path]:
+    """The chart itself, or a copy with its links replaced by what they point to.
+
+    Helm follows a link (our charts carry the library chart as one) but logs each on stderr; a copy
+    keeps that line out of every plan. `confine` has already refused any link leading elsewhere.
+    """
+    if not any(p.is_symlink() for p in path.rglob("*")):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="visio-chart-") as tmp:
+        copy = Path(tmp) / path.resolve().name
+        shutil.copytree(path, copy, symlinks=False)
+        yield copy
+
+
 def helm_render(path: Path, values: dict[str, Any] | None, release: str, namespace: str) -> dict[str, str]:
     """Helm's rendered templates (template path -> text), values checked against values.schema.json
     first, as `helm install` does."""
     confine(path)
+    with _without_links(path) as loadable:
+        return _render(path, loadable, values, release, namespace)
+
+
+def _render(path: Path, loadable: Path, values: dict[str, Any] | None, release: str, namespace: str
+            ) -> dict[str, str]:
     chart_name = None
     try:
-        chart = helm_python.Chart.load(path)
+        chart = helm_python.Chart.load(loadable)
         chart_name = chart.name
         chart.validate_schema(values or {})
         return chart.render(values or {}, name=release, namespace=namespace, is_install=True)

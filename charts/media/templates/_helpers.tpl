@@ -1,18 +1,4 @@
-{{/* Labels shared by every object; `component` names the workload (sfu or turn). */}}
-{{- define "media.labels" -}}
-app.kubernetes.io/name: {{ ternary "livekit" "coturn" (eq .component "sfu") }}
-app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/component: {{ .component }}
-app.kubernetes.io/part-of: visio
-app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .root.Release.Service }}
-helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
-{{- end -}}
-
-{{- define "media.selector" -}}
-app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/component: {{ .component }}
-{{- end -}}
+{{/* What only the media chart needs; the shared helpers are in charts/visio-lib. */}}
 
 {{/* Scheduling on the dedicated media pool, one pod of a component per node, spread over zones. */}}
 {{- define "media.placement" -}}
@@ -29,23 +15,18 @@ affinity:
       - topologyKey: kubernetes.io/hostname
         labelSelector:
           matchLabels:
-            {{- include "media.selector" . | nindent 12 }}
+            {{- include "visio.selectorLabels" . | nindent 12 }}
 tolerations:
   - key: {{ .root.Values.nodePool.labelKey }}
     operator: Equal
     value: {{ .root.Values.nodePool.name | quote }}
     effect: NoSchedule
 topologySpreadConstraints:
-  - maxSkew: 1
-    topologyKey: topology.kubernetes.io/zone
-    whenUnsatisfiable: ScheduleAnyway
-    labelSelector:
-      matchLabels:
-        {{- include "media.selector" . | nindent 8 }}
+  {{- include "visio.zoneSpread" . | nindent 2 }}
 {{- end -}}
 
 {{/* The parts of Pod Security "restricted" that host-network pods can keep. */}}
-{{- define "media.podSecurity" -}}
+{{- define "media.hostNetworkPodSecurity" -}}
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}

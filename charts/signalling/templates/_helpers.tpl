@@ -1,107 +1,4 @@
-{{/* Object names are fixed by the chart name, not the release name: other services rely on them. */}}
-{{- define "signalling.name" -}}
-{{ .Chart.Name }}
-{{- end }}
-
-{{- define "signalling.selectorLabels" -}}
-{{- $ctx := index . 0 -}}
-app.kubernetes.io/name: {{ $ctx.Chart.Name }}
-app.kubernetes.io/instance: {{ $ctx.Release.Name }}
-app.kubernetes.io/component: {{ index . 1 }}
-{{- end }}
-
-{{- define "signalling.labels" -}}
-{{- $ctx := index . 0 -}}
-{{ include "signalling.selectorLabels" . }}
-app.kubernetes.io/part-of: visio
-app.kubernetes.io/managed-by: {{ $ctx.Release.Service }}
-app.kubernetes.io/version: {{ $ctx.Chart.AppVersion | quote }}
-helm.sh/chart: {{ printf "%s-%s" $ctx.Chart.Name $ctx.Chart.Version }}
-{{- end }}
-
-{{/* An image reference, refused without a digest when the stack pins images. */}}
-{{- define "signalling.image" -}}
-{{- $ctx := index . 0 -}}
-{{- $ref := index . 1 -}}
-{{- if and $ctx.Values.requireDigests (not (contains "@sha256:" $ref)) -}}
-{{- fail (printf "image %s: requireDigests is set, pin it by digest" $ref) -}}
-{{- end -}}
-{{ $ref }}
-{{- end }}
-
-{{/* Pod-level Pod Security "restricted" settings for a numeric non-root user. */}}
-{{- define "signalling.podSecurity" -}}
-automountServiceAccountToken: false
-securityContext:
-  runAsNonRoot: true
-  runAsUser: {{ . }}
-  runAsGroup: {{ . }}
-  fsGroup: {{ . }}
-  seccompProfile:
-    type: RuntimeDefault
-{{- end }}
-
-{{- define "signalling.containerSecurity" -}}
-securityContext:
-  allowPrivilegeEscalation: false
-  readOnlyRootFilesystem: true
-  runAsNonRoot: true
-  capabilities:
-    drop: [ALL]
-{{- end }}
-
-{{/*
-Spread over zones (strictly when there are several) and nodes; optionally keep pods inside the
-stack's declared zones. Arguments: context, component, whether the workload is a Deployment.
-*/}}
-{{- define "signalling.scheduling" -}}
-{{- $ctx := index . 0 -}}
-{{- $component := index . 1 -}}
-{{- $zones := $ctx.Values.topology.zones -}}
-topologySpreadConstraints:
-  - maxSkew: 1
-    topologyKey: topology.kubernetes.io/zone
-    whenUnsatisfiable: {{ if gt (len $zones) 1 }}DoNotSchedule{{ else }}ScheduleAnyway{{ end }}
-    labelSelector:
-      matchLabels:
-        {{- include "signalling.selectorLabels" (list $ctx $component) | nindent 8 }}
-    {{- if index . 2 }}
-    matchLabelKeys: [pod-template-hash]
-    {{- end }}
-  - maxSkew: 1
-    topologyKey: kubernetes.io/hostname
-    whenUnsatisfiable: ScheduleAnyway
-    labelSelector:
-      matchLabels:
-        {{- include "signalling.selectorLabels" (list $ctx $component) | nindent 8 }}
-{{- if $ctx.Values.topology.pinZones }}
-affinity:
-  nodeAffinity:
-    requiredDuringSchedulingIgnoredDuringExecution:
-      nodeSelectorTerms:
-        - matchExpressions:
-            - key: topology.kubernetes.io/zone
-              operator: In
-              values: {{ toJson $zones }}
-{{- end }}
-{{- end }}
-
-{{- define "signalling.pdb" -}}
-{{- $ctx := index . 0 -}}
-{{- $component := index . 1 -}}
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata:
-  name: {{ include "signalling.name" $ctx }}-{{ $component }}
-  labels:
-    {{- include "signalling.labels" (list $ctx $component) | nindent 4 }}
-spec:
-  maxUnavailable: 1
-  selector:
-    matchLabels:
-      {{- include "signalling.selectorLabels" (list $ctx $component) | nindent 6 }}
-{{- end }}
-
+{{/* What only the signalling chart needs; the shared helpers are in charts/visio-lib. */}}
 {{- define "signalling.hpa" -}}
 {{- $ctx := index . 0 -}}
 {{- $component := index . 1 -}}
@@ -109,14 +6,14 @@ spec:
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:
-  name: {{ include "signalling.name" $ctx }}-{{ $component }}
+  name: {{ include "visio.name" $ctx }}-{{ $component }}
   labels:
-    {{- include "signalling.labels" (list $ctx $component) | nindent 4 }}
+    {{- include "visio.labels" (dict "root" $ctx "component" $component) | nindent 4 }}
 spec:
   scaleTargetRef:
     apiVersion: apps/v1
     kind: Deployment
-    name: {{ include "signalling.name" $ctx }}-{{ $component }}
+    name: {{ include "visio.name" $ctx }}-{{ $component }}
   minReplicas: {{ $spec.replicas.min }}
   maxReplicas: {{ $spec.replicas.max }}
   metrics:
@@ -130,7 +27,7 @@ spec:
 
 {{/* Environment of the Django backend, its Celery worker and its migration Job. */}}
 {{- define "signalling.backendEnv" -}}
-{{- $name := include "signalling.name" . -}}
+{{- $name := include "visio.name" . -}}
 {{- $issuer := trimSuffix "/" .Values.oidc.issuer -}}
 {{- $oidc := printf "%s/protocol/openid-connect" $issuer -}}
 {{- $web := printf "https://%s" .Values.domain -}}
@@ -219,10 +116,4 @@ widgets, no Brevo marketing sign-up. The schema offers no way to add other varia
   value: "False"
 - name: ALLOW_UNREGISTERED_ROOMS
   value: "False"
-{{- end }}
-
-{{- define "signalling.tmpVolume" -}}
-- name: tmp
-  emptyDir:
-    sizeLimit: 256Mi
 {{- end }}
