@@ -4,14 +4,14 @@
 # work tree: every group builds into its own cache folder, keyed by what decides its binaries (its
 # pin files, its recipe below and the toolchain), so a pin change rebuilds that group alone.
 #
-#   scripts/build-tools.sh [GROUP ...]     groups: kubernetes etcd kwok pulumi gitlab-ci-local
+#   scripts/build-tools.sh [GROUP ...]     groups: kubernetes etcd kwok pulumi livekit gitlab-ci-local
 #                                          (default: all of them)
 #
 # Cache: ${VISIO_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/visio-tools}/<hash of every group>/bin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_GROUPS=(kubernetes etcd kwok pulumi gitlab-ci-local)
+ALL_GROUPS=(kubernetes etcd kwok pulumi livekit gitlab-ci-local)
 # Bumped when the shared build steps below change what they produce.
 GENERATION=1
 groups=("$@")
@@ -49,6 +49,9 @@ recipe_pulumi() {
   tags=(-tags osusergo,grpcnotrace)
   pkgs=(github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 }
+recipe_livekit() {
+  pkgs=(github.com/livekit/livekit-server/cmd/server)
+}
 
 binaries() {
   case "$1" in
@@ -56,6 +59,7 @@ binaries() {
     etcd) echo "etcd" ;;
     kwok) echo "kwok kwokctl" ;;
     pulumi) echo "pulumi" ;;
+    livekit) echo "livekit-server" ;;
     gitlab-ci-local) echo "gitlab-ci-local" ;;
     *) echo "error: unknown tool group '$1' (known: ${ALL_GROUPS[*]})" >&2; exit 2 ;;
   esac

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import junitparser
 import pytest
@@ -20,6 +21,7 @@ from tests.conftest import one_target, run_visio
 from visio.cli import app
 from visio.report.checkresult import CheckResult
 from visio.verify import localrun
+from visio.verify.local import free_port
 
 pytestmark = pytest.mark.usefixtures("servers")
 
@@ -27,7 +29,7 @@ EXPECTED = {
     "coturn-user", "coturn-listening", "coturn-denied-peers", "coturn-hardening", "coturn-relay-range",
     "coturn-endpoints", "coturn-tls", "coturn-certificate", "turn-rest-allocation", "turn-refuses-127.0.0.1",
     "turn-refuses-10.0.0.1", "turn-refuses-169.254.169.254", "redis-user", "redis-listening",
-    "redis-auth-required", "redis-conf-private",
+    "redis-auth-required", "redis-conf-private", "livekit-config-accepted",
 }
 
 
@@ -63,6 +65,31 @@ def test_every_stack_verifies_locally(stack: str) -> None:
     assert by_id["coturn-tls"].evidence["negotiated"] in ("TLSv1.2", "TLSv1.3")
     assert "denied in the range: 169.254.0.0-169.254.255.255" in by_id["turn-refuses-169.254.169.254"].evidence[
         "server log"]
+    assert by_id["livekit-config-accepted"].evidence["server"] == "livekit-server version 1.9.12"
+
+
+def test_livekit_refuses_a_configuration_key_it_does_not_know() -> None:
+    # The real server parses its configuration strictly: a misspelt key (what a chart edit could
+    # write) stops it, and the check says why in LiveKit's own words.
+    def misspelt(config: dict[str, Any]) -> dict[str, Any]:
+        config["rtc"]["tcp_prot"] = config["rtc"].pop("tcp_port")
+        return config
+
+    results = localrun.verify_local(load_stack("dev"), livekit_transform=misspelt)
+    accepted = _check(results, "livekit-config-accepted")
+    assert not accepted.passed
+    assert "field tcp_prot not found" in accepted.message
+    assert {r.check for r in results if not r.passed} == {"livekit-config-accepted"}
+
+
+def test_livekit_needs_the_signalling_redis_it_is_configured_with() -> None:
+    def elsewhere(config: dict[str, Any]) -> dict[str, Any]:
+        config["redis"]["address"] = f"127.0.0.1:{free_port()}"  # nothing listens there
+        return config
+
+    results = localrun.verify_local(load_stack("dev"), livekit_transform=elsewhere)
+    accepted = _check(results, "livekit-config-accepted")
+    assert not accepted.passed and "redis" in accepted.message
 
 
 def _check(results: list[CheckResult], check: str) -> CheckResult:

@@ -76,6 +76,7 @@ class MediaRender:
     container: dict[str, Any]  # the coturn container
     pod: dict[str, Any]  # the coturn pod spec
     livekit_data: dict[str, str]
+    livekit_pod: dict[str, Any]
     objects: list[dict[str, Any]]
 
 
@@ -93,6 +94,7 @@ def render_media(config: StackConfig) -> MediaRender:
         container=pod["containers"][0],
         pod=pod,
         livekit_data=maps[f"{media.name}-livekit-config"]["data"],
+        livekit_pod=_by_kind(objects, "Deployment")[f"{media.name}-livekit"]["spec"]["template"]["spec"],
         objects=objects,
     )
 

@@ -16,13 +16,15 @@ import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from common.config.loader import Stack
 from common.errors import InputError
+from components import catalogue
 from policies.engine.config import PolicyConfig
 from policies.engine.stackconfig import from_stack
 from visio.report.checkresult import CheckResult, Outcome, run_check
-from visio.verify import checks, local, probes, tls
+from visio.verify import checks, livekit, local, probes, tls
 from visio.verify.probes import Host
 
 REFUSED_PEERS = ("127.0.0.1", "10.0.0.1", "169.254.169.254")
@@ -113,12 +115,16 @@ def _private(path: Path) -> Outcome:
     return True, "the file holding the Redis password is private to its owner", evidence
 
 
-def verify_local(stack: Stack, *, transform: Callable[[str], str] | None = None) -> list[CheckResult]:
-    """Start, check, stop. `transform` edits coturn's final configuration: tests use it to weaken it."""
+def verify_local(stack: Stack, *, transform: Callable[[str], str] | None = None,
+                 livekit_transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> list[CheckResult]:
+    """Start, check, stop. `transform` edits coturn's final configuration and `livekit_transform`
+    LiveKit's: tests use them to weaken what the charts render."""
     config = stack.config
     media_chart, redis_chart = local.render_media(config), local.render_redis(config)
     policy = from_stack(stack)
-    turn_secret, redis_password = secrets.token_urlsafe(36), secrets.token_urlsafe(24)
+    # Every secret the media chart refers to, generated per run at its declared length.
+    values = livekit.generated(catalogue.service("media").values.secrets(config))
+    turn_secret, redis_password = values[("turn-auth", "static-auth-secret")], values[("redis-auth", "password")]
     base = Path(tempfile.mkdtemp(prefix="visio-verify-"))
     os.chmod(base, 0o711)  # servers dropped to another user must reach their own subdirectory
     try:
@@ -127,11 +133,17 @@ def verify_local(stack: Stack, *, transform: Callable[[str], str] | None = None)
                 local.redis_server(redis_chart, base / "redis", redis_password,
                                    uid=local.run_as(redis_chart.pod, redis_chart.container)) as redis:
             host = probes.local_host()
-            return [
+            results = [
                 *_coturn(host, turn, media_chart, stack, policy),
                 *_turn_checks(turn, turn_secret, config.media.turn.domain),
                 *_redis(host, redis),
             ]
+            with livekit.livekit_server(media_chart, base / "livekit", values, redis.port,
+                                        transform=livekit_transform) as sfu:
+                version = livekit.server_version()
+                results.append(run_check("livekit-config-accepted", "livekit (local)",
+                                         lambda: livekit.config_accepted(sfu, version)))
+            return results
     except local.StartError as exc:
         raise InputError(f"stacks/{stack.path.name}: verify --local: {exc}") from None
     finally:

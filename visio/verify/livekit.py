@@ -1,0 +1,219 @@
+"""The LiveKit SFU on loopback, from exactly what the media chart renders for a stack.
+
+As in the pod: the init container's own script (`mint-turn-credential.py` of the ConfigMap) writes
+the final `config.yaml` with the stack's TURN secret, then the server starts with the container's
+arguments and environment, each secret reference given a value generated for this run. Only what
+loopback demands changes in the written configuration: the HTTP, ICE/TCP and ICE/UDP ports become
+free ones and the Redis address is the signalling chart's Redis started beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import socket
+import string
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.values.secrets import SecretSet
+from visio.report.checkresult import Outcome
+from visio.verify.local import LOOPBACK, MediaRender, StartError, binary, free_port
+
+# Where the pod mounts the ConfigMap and the memory volume the init container writes to.
+TEMPLATE_DIR, CONFIG_DIR = "/etc/livekit", "/run/livekit"
+HEALTH_TIMEOUT = 30.0
+UDP_PORTS = 20  # ICE/UDP ports of the loopback range: plenty for a few participants
+
+SecretValues = Mapping[tuple[str, str], str]
+
+
+@dataclass(frozen=True)
+class LiveKitRun:
+    """A started server, or the reason it is not running (the check reports it)."""
+
+    port: int
+    config: dict[str, Any]
+    log: Path
+    api_key: str
+    api_secret: str
+    failure: str | None = None
+
+
+def generated(declared: SecretSet) -> dict[tuple[str, str], str]:
+    """A value per declared secret key, of the declared length (what pulumi-random makes)."""
+    alphabet = string.ascii_letters + string.digits
+    return {(name, key): "".join(secrets.choice(alphabet) for _ in range(spec.length or 32))
+            for name, keys in declared.items() for key, spec in keys.items()}
+
+
+def _env(container: Mapping[str, Any], values: SecretValues) -> dict[str, str]:
+    """The container's environment as the kubelet builds it: literal values with $(VAR) expanded,
+    secret references, the host's IP."""
+    env: dict[str, str] = {}
+    for item in container.get("env") or []:
+        source = item.get("valueFrom") or {}
+        if "value" in item:
+            env[item["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), str(item["value"]))
+        elif "secretKeyRef" in source:
+            ref = source["secretKeyRef"]
+            if (ref["name"], ref["key"]) not in values:
+                raise StartError(f"{container['name']}: env {item['name']}: no secret {ref['name']}/{ref['key']}")
+            env[item["name"]] = values[(ref["name"], ref["key"])]
+        elif source.get("fieldRef", {}).get("fieldPath") == "status.hostIP":
+            env[item["name"]] = LOOPBACK
+        else:
+            raise StartError(f"{container['name']}: env {item['name']}: a source loopback cannot give")
+    return env
+
+
+def _paths(argv: list[str], tmp: Path) -> list[str]:
+    return [a.replace(TEMPLATE_DIR, str(tmp / "etc")).replace(CONFIG_DIR, str(tmp / "run")) for a in argv]
+
+
+def _udp_range(count: int) -> tuple[int, int]:
+    """`count` consecutive UDP ports free on loopback."""
+    while True:
+        start = free_port()
+        if start + count > 65535:
+            continue
+        sockets = []
+        try:
+            for port in range(start, start + count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sockets.append(s)
+                s.bind((LOOPBACK, port))
+            return start, start + count - 1
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+
+
+def loopback_config(text: str, port: int, tcp_port: int, udp: tuple[int, int], redis_port: int) -> dict[str, Any]:
+    config = yaml.safe_load(text)
+    if not isinstance(config, dict) or not isinstance(config.get("rtc"), dict):
+        raise StartError("the rendered LiveKit config.yaml has no rtc section")
+    config["port"] = port
+    config["rtc"].update({"tcp_port": tcp_port, "port_range_start": udp[0], "port_range_end": udp[1]})
+    if isinstance(config.get("redis"), dict):
+        config["redis"]["address"] = f"{LOOPBACK}:{redis_port}"
+    return config
+
+
+def _pods(chart: MediaRender) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The init container that writes the configuration and the server's container."""
+    pod = chart.livekit_pod
+    init = next((c for c in pod.get("initContainers") or [] if c["name"] == "turn-credential"), None)
+    server = next((c for c in pod.get("containers") or [] if c["name"] == "livekit"), None)
+    if init is None or server is None:
+        raise StartError("the rendered LiveKit pod no longer has its turn-credential and livekit containers")
+    return init, server
+
+
+def _mint(chart: MediaRender, init: Mapping[str, Any], tmp: Path, values: SecretValues) -> Path:
+    (tmp / "etc").mkdir(parents=True)
+    (tmp / "run").mkdir()
+    for name, text in chart.livekit_data.items():
+        (tmp / "etc" / name).write_text(text)
+    command = list(init.get("command") or [])
+    if command[:1] != ["python3"]:
+        raise StartError(f"the turn-credential container runs {command[:1]}, not python3")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **_env(init, values)}
+    done = subprocess.run([binary("python3"), *_paths(command[1:], tmp)], env=env, capture_output=True, text=True,
+                          timeout=30, check=False, stdin=subprocess.DEVNULL)
+    written = tmp / "run" / "config.yaml"
+    if done.returncode != 0 or not written.is_file():
+        raise StartError(f"mint-turn-credential.py failed: {(done.stderr or done.stdout).strip()[-500:]}")
+    return written
+
+
+def _why(log: Path) -> str:
+    """The server's own last error from its JSON log lines, else the log's tail."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    for line in reversed(text.splitlines()):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ("error", "fatal", "panic"):
+            return " ".join(str(entry[k]) for k in ("msg", "error") if k in entry)[:500]
+    return text.strip()[-500:] or "no output"
+
+
+def _healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> str | None:
+    """None once the health endpoint answers, else why not."""
+    deadline = time.monotonic() + HEALTH_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return f"livekit-server exited with {proc.returncode}: {_why(log)}"
+        try:
+            with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/", timeout=2) as answer:
+                if answer.status == 200:
+                    return None
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return f"no answer on http://{LOOPBACK}:{port}/ within {HEALTH_TIMEOUT:.0f} s: {_why(log)}"
+
+
+@contextmanager
+def livekit_server(
+    chart: MediaRender,
+    tmp: Path,
+    values: SecretValues,
+    redis_port: int,
+    *,
+    transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Iterator[LiveKitRun]:
+    """Run the rendered LiveKit; `transform` edits the final configuration (tests use it to weaken it)."""
+    executable = binary("livekit-server")
+    init, server = _pods(chart)
+    written = _mint(chart, init, tmp, values)
+    config = loopback_config(written.read_text(), free_port(), free_port(), _udp_range(UDP_PORTS), redis_port)
+    if transform is not None:
+        config = transform(config)
+    written.write_text(yaml.safe_dump(config, sort_keys=False))
+    written.chmod(0o600)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp), **_env(server, values)}
+    argv = [executable, *_paths(list(server.get("args") or []), tmp)]
+    log = tmp / "livekit-server.log"
+    key, secret = values[("livekit-api", "key")], values[("livekit-api", "secret")]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp, env=env)
+    try:
+        failure = _healthy(proc, int(config["port"]), log)
+        yield LiveKitRun(int(config["port"]), config, log, key, secret, failure)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def config_accepted(run: LiveKitRun, version: str) -> Outcome:
+    evidence = {"server": version, "log": str(run.log.name)}
+    if run.failure is not None:
+        return False, f"LiveKit refused the rendered configuration: {run.failure}", evidence
+    evidence["rtc"] = ", ".join(sorted(run.config.get("rtc", {})))
+    return True, f"livekit-server started from the rendered config.yaml and answers on :{run.port}", evidence
+
+
+def server_version() -> str:
+    done = subprocess.run([binary("livekit-server"), "--version"], capture_output=True, text=True, timeout=30,
+                          check=False, stdin=subprocess.DEVNULL)
+    return done.stdout.strip() or done.stderr.strip()
