@@ -29,7 +29,7 @@ EXPECTED = {
     "coturn-user", "coturn-listening", "coturn-denied-peers", "coturn-hardening", "coturn-relay-range",
     "coturn-endpoints", "coturn-tls", "coturn-certificate", "turn-rest-allocation", "turn-refuses-127.0.0.1",
     "turn-refuses-10.0.0.1", "turn-refuses-169.254.169.254", "redis-user", "redis-listening",
-    "redis-auth-required", "redis-conf-private", "livekit-config-accepted",
+    "redis-auth-required", "redis-conf-private", "livekit-config-accepted", "livekit-call-direct",
 }
 
 
@@ -66,6 +66,12 @@ def test_every_stack_verifies_locally(stack: str) -> None:
     assert "denied in the range: 169.254.0.0-169.254.255.255" in by_id["turn-refuses-169.254.169.254"].evidence[
         "server log"]
     assert by_id["livekit-config-accepted"].evidence["server"] == "livekit-server version 1.9.12"
+    # The tone was heard, not just a connected state: its frequency is found in the received samples.
+    call = by_id["livekit-call-direct"].evidence
+    assert abs(float(call["received peak"].removesuffix(" Hz")) - 697) <= 10 and int(call["samples"]) >= 96_000
+    # Room events reached the local stand-in receiver, on the webhook path the chart configures.
+    count, _, paths = call["webhooks received"].partition(" on ")
+    assert int(count) > 0 and paths == "/api/v1.0/rooms/webhooks-livekit/"
 
 
 def test_livekit_refuses_a_configuration_key_it_does_not_know() -> None:
@@ -79,7 +85,8 @@ def test_livekit_refuses_a_configuration_key_it_does_not_know() -> None:
     accepted = _check(results, "livekit-config-accepted")
     assert not accepted.passed
     assert "field tcp_prot not found" in accepted.message
-    assert {r.check for r in results if not r.passed} == {"livekit-config-accepted"}
+    assert {r.check for r in results if not r.passed} == {"livekit-config-accepted", "livekit-call-direct"}
+    assert "without a running SFU" in _check(results, "livekit-call-direct").message
 
 
 def test_livekit_needs_the_signalling_redis_it_is_configured_with() -> None:
@@ -150,3 +157,27 @@ def test_weakened_json_and_sarif_reports_carry_the_failure(tmp_path: Path, monke
             doc = json.loads(out.read_text())
             failed = {r["ruleId"] for r in doc["runs"][0]["results"]}
         assert "turn-refuses-10.0.0.1" in failed and "coturn-denied-peers" in failed
+
+
+def test_an_sfu_that_offers_no_reachable_address_fails_the_call_not_its_start() -> None:
+    # An interface filter matching none of the node's networks: LiveKit starts and answers, yet no
+    # participant can exchange media with it.
+    def nowhere(config: dict[str, Any]) -> dict[str, Any]:
+        config["rtc"]["ips"] = {"includes": ["203.0.113.0/24"]}
+        return config
+
+    results = localrun.verify_local(load_stack("dev"), livekit_transform=nowhere)
+    assert _check(results, "livekit-config-accepted").passed
+    call = _check(results, "livekit-call-direct")
+    assert not call.passed and "no audio reached the listener" in call.message
+
+
+def test_the_tone_detector_finds_the_tone_and_nothing_else() -> None:
+    import numpy as np
+
+    from visio.verify.call import RATE, dominant_frequency
+
+    t = np.arange(RATE * 2) / RATE
+    assert abs(dominant_frequency(np.sin(2 * np.pi * 697 * t)) - 697) < 1
+    assert abs(dominant_frequency(np.sin(2 * np.pi * 440 * t)) - 697) > 200
+

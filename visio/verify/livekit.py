@@ -4,11 +4,14 @@ As in the pod: the init container's own script (`mint-turn-credential.py` of the
 the final `config.yaml` with the stack's TURN secret, then the server starts with the container's
 arguments and environment, each secret reference given a value generated for this run. Only what
 loopback demands changes in the written configuration: the HTTP, ICE/TCP and ICE/UDP ports become
-free ones and the Redis address is the signalling chart's Redis started beside it.
+free ones, the Redis address is the signalling chart's Redis started beside it, the STUN and
+TURN servers handed to clients are the local coturn, and webhooks go to a local receiver: nothing
+leaves the host.
 """
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
@@ -16,8 +19,10 @@ import secrets
 import socket
 import string
 import subprocess
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,7 +34,7 @@ import yaml
 
 from components.values.secrets import SecretSet
 from visio.report.checkresult import Outcome
-from visio.verify.local import LOOPBACK, MediaRender, StartError, binary, free_port
+from visio.verify.local import LOOPBACK, MediaRender, StartError, TurnServer, binary, free_port
 
 # Where the pod mounts the ConfigMap and the memory volume the init container writes to.
 TEMPLATE_DIR, CONFIG_DIR = "/etc/livekit", "/run/livekit"
@@ -49,6 +54,7 @@ class LiveKitRun:
     api_key: str
     api_secret: str
     failure: str | None = None
+    webhooks: Webhooks | None = None
 
 
 def generated(declared: SecretSet) -> dict[tuple[str, str], str]:
@@ -102,15 +108,57 @@ def _udp_range(count: int) -> tuple[int, int]:
                 s.close()
 
 
-def loopback_config(text: str, port: int, tcp_port: int, udp: tuple[int, int], redis_port: int) -> dict[str, Any]:
+def loopback_config(text: str, port: int, tcp_port: int, udp: tuple[int, int], redis_port: int,
+                    turn: TurnServer, webhooks: str) -> dict[str, Any]:
+    """The written configuration with its ports, Redis, TURN servers and webhooks on loopback.
+
+    The STUN and TURN servers LiveKit hands to clients become the local coturn (its TLS port for the
+    `tls` entry), so no client resolves or reaches the stack's public TURN name; webhooks go to the
+    local receiver (`webhooks`, scheme and authority), on the path the chart configures.
+    """
     config = yaml.safe_load(text)
     if not isinstance(config, dict) or not isinstance(config.get("rtc"), dict):
         raise StartError("the rendered LiveKit config.yaml has no rtc section")
+    rtc = config["rtc"]
     config["port"] = port
-    config["rtc"].update({"tcp_port": tcp_port, "port_range_start": udp[0], "port_range_end": udp[1]})
+    rtc.update({"tcp_port": tcp_port, "port_range_start": udp[0], "port_range_end": udp[1]})
     if isinstance(config.get("redis"), dict):
         config["redis"]["address"] = f"{LOOPBACK}:{redis_port}"
+    if rtc.get("stun_servers"):
+        rtc["stun_servers"] = [f"{LOOPBACK}:{turn.port}"]
+    for server in rtc.get("turn_servers") or []:
+        server.update({"host": LOOPBACK, "port": turn.tls_port if server.get("protocol") == "tls" else turn.port})
+    hooks = config.get("webhook")
+    if isinstance(hooks, dict) and hooks.get("urls"):
+        hooks["urls"] = [webhooks + urllib.parse.urlsplit(url).path for url in hooks["urls"]]
     return config
+
+
+class Webhooks:
+    """The stand-in receiver of LiveKit's webhooks: it records each request and answers 200."""
+
+    def __init__(self) -> None:
+        received: list[tuple[str, dict[str, str], bytes]] = []
+        self.received = received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received.append((self.path, dict(self.headers.items()), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.url = f"http://{LOOPBACK}:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _pods(chart: MediaRender) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -175,6 +223,7 @@ def livekit_server(
     tmp: Path,
     values: SecretValues,
     redis_port: int,
+    turn: TurnServer,
     *,
     transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Iterator[LiveKitRun]:
@@ -182,7 +231,9 @@ def livekit_server(
     executable = binary("livekit-server")
     init, server = _pods(chart)
     written = _mint(chart, init, tmp, values)
-    config = loopback_config(written.read_text(), free_port(), free_port(), _udp_range(UDP_PORTS), redis_port)
+    webhooks = Webhooks()
+    config = loopback_config(written.read_text(), free_port(), free_port(), _udp_range(UDP_PORTS), redis_port, turn,
+                             webhooks.url)
     if transform is not None:
         config = transform(config)
     written.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -195,8 +246,9 @@ def livekit_server(
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp, env=env)
     try:
         failure = _healthy(proc, int(config["port"]), log)
-        yield LiveKitRun(int(config["port"]), config, log, key, secret, failure)
+        yield LiveKitRun(int(config["port"]), config, log, key, secret, failure, webhooks)
     finally:
+        webhooks.close()
         proc.terminate()
         try:
             proc.wait(timeout=10)

@@ -107,6 +107,18 @@ def _redis(host: Host, redis: local.RedisServer) -> list[CheckResult]:
     ]
 
 
+def _direct_call(sfu: livekit.LiveKitRun) -> Outcome:
+    if sfu.failure is not None:
+        return False, "no call without a running SFU (see livekit-config-accepted)", {}
+    from visio.verify.call import tone_call  # libwebrtc loads only when a call is made
+
+    passed, message, evidence = tone_call(f"ws://{local.LOOPBACK}:{sfu.port}", sfu.api_key, sfu.api_secret)
+    if sfu.webhooks is not None:  # room events went to the local stand-in, on the chart's path
+        paths = sorted({path for path, _, _ in sfu.webhooks.received})
+        evidence = {**evidence, "webhooks received": f"{len(sfu.webhooks.received)} on {', '.join(paths) or '-'}"}
+    return passed, message, evidence
+
+
 def _private(path: Path) -> Outcome:
     mode = path.stat().st_mode & 0o777
     evidence = {"path": str(path), "mode": f"{mode:04o}"}
@@ -138,11 +150,12 @@ def verify_local(stack: Stack, *, transform: Callable[[str], str] | None = None,
                 *_turn_checks(turn, turn_secret, config.media.turn.domain),
                 *_redis(host, redis),
             ]
-            with livekit.livekit_server(media_chart, base / "livekit", values, redis.port,
+            with livekit.livekit_server(media_chart, base / "livekit", values, redis.port, turn,
                                         transform=livekit_transform) as sfu:
                 version = livekit.server_version()
                 results.append(run_check("livekit-config-accepted", "livekit (local)",
                                          lambda: livekit.config_accepted(sfu, version)))
+                results.append(run_check("livekit-call-direct", "livekit (local)", lambda: _direct_call(sfu)))
             return results
     except local.StartError as exc:
         raise InputError(f"stacks/{stack.path.name}: verify --local: {exc}") from None
