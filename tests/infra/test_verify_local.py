@@ -69,6 +69,10 @@ def test_every_stack_verifies_locally(stack: str) -> None:
     # The tone was heard, not just a connected state: its frequency is found in the received samples.
     call = by_id["livekit-call-direct"].evidence
     assert abs(float(call["received peak"].removesuffix(" Hz")) - 697) <= 10 and int(call["samples"]) >= 96_000
+    # The call ran on a loop of its own: the thread keeps its loop for the Pulumi runtime (plan).
+    import asyncio
+
+    assert not asyncio.get_event_loop().is_closed()
     # Room events reached the local stand-in receiver, on the webhook path the chart configures.
     count, _, paths = call["webhooks received"].partition(" on ")
     assert int(count) > 0 and paths == "/api/v1.0/rooms/webhooks-livekit/"

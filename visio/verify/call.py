@@ -99,14 +99,19 @@ async def _call(url: str, key: str, secret: str, options: rtc.RoomOptions) -> tu
 
 def tone_call(url: str, key: str, secret: str, options: rtc.RoomOptions | None = None) -> Outcome:
     """Join, publish the tone, receive it; pass when the received audio's peak is the tone."""
+    # A loop of its own, never installed as the thread's: asyncio.run would leave the thread without
+    # one, and the Pulumi runtime (plan, in the same process) needs the thread's loop.
+    loop = asyncio.new_event_loop()
     try:
         # Past the SDK's own three connection attempts, so that its reason is the one reported.
-        peak, evidence = asyncio.run(asyncio.wait_for(_call(url, key, secret, options or rtc.RoomOptions()),
-                                                      6 * TIMEOUT))
+        peak, evidence = loop.run_until_complete(
+            asyncio.wait_for(_call(url, key, secret, options or rtc.RoomOptions()), 6 * TIMEOUT))
     except (TimeoutError, rtc.ConnectError) as exc:
         return False, f"no audio reached the listener: {type(exc).__name__}: {exc}".rstrip(": "), {"url": url}
     except Exception as exc:  # whatever the SDK raises, the call did not happen
         return False, f"the call failed: {type(exc).__name__}: {exc}".rstrip(": "), {"url": url}
+    finally:
+        loop.close()
     evidence.update({"sent": f"{TONE_HZ:.0f} Hz", "received peak": f"{peak:.1f} Hz"})
     if abs(peak - TONE_HZ) > TOLERANCE_HZ:
         return False, f"the listener received audio, but its peak is {peak:.1f} Hz, not the {TONE_HZ:.0f} Hz tone", \
