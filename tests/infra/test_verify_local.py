@@ -185,3 +185,10 @@ def test_the_tone_detector_finds_the_tone_and_nothing_else() -> None:
     assert abs(dominant_frequency(np.sin(2 * np.pi * 697 * t)) - 697) < 1
     assert abs(dominant_frequency(np.sin(2 * np.pi * 440 * t)) - 697) > 200
 
+
+def test_a_missing_livekit_server_is_one_line_naming_where_it_comes_from() -> None:
+    system = ":".join(d for d in ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"))
+    result = run_visio("verify", "--local", env={"PATH": system}, timeout=120)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "livekit-server is not installed" in result.stderr and "scripts/build-tools.sh livekit" in result.stderr
+

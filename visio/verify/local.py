@@ -39,10 +39,15 @@ class StartError(Exception):
     """A server could not be started: missing binary, bad configuration, no listening socket."""
 
 
+# Where each server comes from when it is missing.
+_SOURCES = {"livekit-server": 'built by scripts/build-tools.sh livekit: PATH="$(scripts/build-tools.sh livekit):$PATH"'}
+
+
 def binary(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise StartError(f"{name} is not installed (Debian packages coturn, redis-server, openssl)")
+        source = _SOURCES.get(name, "Debian packages coturn, redis-server, redis-tools, openssl")
+        raise StartError(f"{name} is not installed ({source})")
     return path
 
 
