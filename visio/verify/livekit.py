@@ -14,7 +14,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import re
 import secrets
 import socket
 import string
@@ -34,7 +33,7 @@ import yaml
 
 from components.values.secrets import SecretSet
 from visio.report.checkresult import Outcome
-from visio.verify.local import LOOPBACK, MediaRender, StartError, TurnServer, binary, free_port
+from visio.verify.local import LOOPBACK, MediaRender, StartError, TurnServer, binary, expand, free_port, stop
 
 # Where the pod mounts the ConfigMap and the memory volume the init container writes to.
 TEMPLATE_DIR, CONFIG_DIR = "/etc/livekit", "/run/livekit"
@@ -71,7 +70,7 @@ def _env(container: Mapping[str, Any], values: SecretValues) -> dict[str, str]:
     for item in container.get("env") or []:
         source = item.get("valueFrom") or {}
         if "value" in item:
-            env[item["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), str(item["value"]))
+            [env[item["name"]]] = expand([str(item["value"])], env)
         elif "secretKeyRef" in source:
             ref = source["secretKeyRef"]
             if (ref["name"], ref["key"]) not in values:
@@ -231,30 +230,28 @@ def livekit_server(
     executable = binary("livekit-server")
     init, server = _pods(chart)
     written = _mint(chart, init, tmp, values)
-    webhooks = Webhooks()
-    config = loopback_config(written.read_text(), free_port(), free_port(), _udp_range(UDP_PORTS), redis_port, turn,
-                             webhooks.url)
-    if transform is not None:
-        config = transform(config)
-    written.write_text(yaml.safe_dump(config, sort_keys=False))
-    written.chmod(0o600)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp), **_env(server, values)}
     argv = [executable, *_paths(list(server.get("args") or []), tmp)]
     log = tmp / "livekit-server.log"
     key, secret = values[("livekit-api", "key")], values[("livekit-api", "secret")]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp, env=env)
+    webhooks = Webhooks()
     try:
-        failure = _healthy(proc, int(config["port"]), log)
-        yield LiveKitRun(int(config["port"]), config, log, key, secret, failure, webhooks)
+        config = loopback_config(written.read_text(), free_port(), free_port(), _udp_range(UDP_PORTS), redis_port,
+                                 turn, webhooks.url)
+        if transform is not None:
+            config = transform(config)
+        written.write_text(yaml.safe_dump(config, sort_keys=False))
+        written.chmod(0o600)
+        with log.open("wb") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp,
+                                    env=env)
+        try:
+            failure = _healthy(proc, int(config["port"]), log)
+            yield LiveKitRun(int(config["port"]), config, log, key, secret, failure, webhooks)
+        finally:
+            stop(proc)
     finally:
         webhooks.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def config_accepted(run: LiveKitRun, version: str) -> Outcome:

@@ -194,7 +194,7 @@ def self_signed(tmp: Path, common_name: str) -> None:
     )
 
 
-def _expand(args: list[str], env: Mapping[str, str]) -> list[str]:
+def expand(args: list[str], env: Mapping[str, str]) -> list[str]:
     """$(VAR) references in container args, expanded as the kubelet does."""
     return [re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), a) for a in args]
 
@@ -215,7 +215,7 @@ def _wait_listening(proc: subprocess.Popen[bytes], ports: tuple[int, ...], log: 
             time.sleep(0.1)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
@@ -254,7 +254,7 @@ def turnserver(
         raise StartError("the rendered turnserver.conf has no single min-port/max-port")
     if chart.container.get("command") != ["turnserver"]:
         raise StartError(f"the coturn container runs {chart.container.get('command')}, not turnserver")
-    args = _expand(list(chart.container.get("args", [])), {"TURN_SECRET": secret})
+    args = expand(list(chart.container.get("args", [])), {"TURN_SECRET": secret})
     args = [str(conf_path) if a == "/etc/coturn/turnserver.conf" else a for a in args]
     _hand_over(tmp, uid)
     log = tmp / "turnserver.log"
@@ -267,7 +267,7 @@ def turnserver(
         _wait_listening(proc, (tls_port, port), log, "turnserver")
         yield TurnServer(proc.pid, port, tls_port, log, relay, conf, conf_path, tmp / "cert.pem")
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def uclient(server: TurnServer, username: str, password: str, peer: str, *flags: str,
@@ -334,4 +334,4 @@ def redis_server(chart: RedisRender, tmp: Path, password: str, *, uid: int | Non
         _wait_listening(proc, (port,), log, "redis-server")
         yield RedisServer(proc.pid, port, tmp)
     finally:
-        _stop(proc)
+        stop(proc)
