@@ -19,7 +19,7 @@ IMAGES: dict[str, Image] = {
     "meet-frontend": Image("lasuite/meet-frontend", "v0.1.34"),
     "meet-backend": Image("lasuite/meet-backend", "v0.1.34"),
     "meet-agents": Image("lasuite/meet-agents", "v0.1.34"),
-    "livekit-server": Image("livekit/livekit-server", "v1.9.0"),
+    "livekit-server": Image("livekit/livekit-server", "v1.9.12"),
     "coturn": Image("coturn/coturn", "4.6.3"),
     "redis": Image("library/redis", "7.4.2"),
     "keycloak": Image("keycloak/keycloak", "26.1.4"),

@@ -17,19 +17,22 @@ import pytest
 from typer.testing import CliRunner
 
 from common.config import load_stack, stack_names
+from components import catalogue
 from tests.conftest import one_target, run_visio
 from visio.cli import app
 from visio.report.checkresult import CheckResult
-from visio.verify import localrun
+from visio.verify import identityrun, livekit, localrun
 from visio.verify.local import free_port
+from visio.verify.relayed import NODE_ADDRESS, relayed_call
 
-pytestmark = pytest.mark.usefixtures("servers")
+pytestmark = pytest.mark.usefixtures("servers", "identity_servers")
 
 EXPECTED = {
     "coturn-user", "coturn-listening", "coturn-denied-peers", "coturn-hardening", "coturn-relay-range",
     "coturn-endpoints", "coturn-tls", "coturn-certificate", "turn-rest-allocation", "turn-refuses-127.0.0.1",
     "turn-refuses-10.0.0.1", "turn-refuses-169.254.169.254", "redis-user", "redis-listening",
     "redis-auth-required", "redis-conf-private", "livekit-config-accepted", "livekit-call-direct",
+    "livekit-webhook-signed", "livekit-call-relayed", "keycloak-realm-imported", "keycloak-database",
 }
 
 
@@ -44,12 +47,17 @@ def _cases(path: Path) -> dict[str, junitparser.TestCase]:
     return {case.name.split(" [")[0]: case for suite in xml for case in suite}
 
 
-def test_cli_local_passes_on_real_servers(tmp_path: Path) -> None:
+# Beyond the development stack's: captioning, an admin console kept private, the ProConnect broker.
+STAGING = {"captioning-audio-in-cluster", "keycloak-admin-console-closed", "keycloak-broker-login"}
+
+
+@pytest.mark.parametrize(("stack", "expected"), [("dev", EXPECTED), ("culture-staging", EXPECTED | STAGING)])
+def test_cli_local_passes_on_real_servers(stack: str, expected: set[str], tmp_path: Path) -> None:
     report = tmp_path / "verify.xml"
-    result = run_visio("verify", "--local", "--format", "junit", "--output", str(report), timeout=300)
+    result = run_visio("verify", "--local", stack, "--format", "junit", "--output", str(report), timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     cases = _cases(report)
-    assert set(cases) == EXPECTED
+    assert set(cases) == expected
     assert all(case.is_passed for case in cases.values())
 
 
@@ -73,9 +81,18 @@ def test_every_stack_verifies_locally(stack: str) -> None:
     import asyncio
 
     assert not asyncio.get_event_loop().is_closed()
-    # Room events reached the local stand-in receiver, on the webhook path the chart configures.
-    count, _, paths = call["webhooks received"].partition(" on ")
-    assert int(count) > 0 and paths == "/api/v1.0/rooms/webhooks-livekit/"
+    # Captioning's servers need model weights; where its audio goes is checked on what it renders.
+    assert ("captioning-audio-in-cluster" in by_id) is load_stack(stack).config.captioning.enabled
+    # Relayed for real: coturn's own log shows allocations and the relay to the SFU's node address.
+    relayed = by_id["livekit-call-relayed"].evidence
+    assert int(relayed["allocations"]) > 0 and relayed["peers"] == NODE_ADDRESS
+    assert abs(float(relayed["received peak"].removesuffix(" Hz")) - 697) <= 10
+    # Room events reached the local stand-in receiver, on the webhook path the chart configures,
+    # signed with the stack's secret: another secret and a changed body were refused.
+    hooks = by_id["livekit-webhook-signed"].evidence
+    assert hooks["paths"] == "/api/v1.0/rooms/webhooks-livekit/"
+    assert {"room_started", "participant_joined", "track_published"} <= set(hooks["events"].split(", "))
+    assert "Signature verification failed" in hooks["another secret"] and hooks["a changed body"] == "hash mismatch"
 
 
 def test_livekit_refuses_a_configuration_key_it_does_not_know() -> None:
@@ -89,8 +106,10 @@ def test_livekit_refuses_a_configuration_key_it_does_not_know() -> None:
     accepted = _check(results, "livekit-config-accepted")
     assert not accepted.passed
     assert "field tcp_prot not found" in accepted.message
-    assert {r.check for r in results if not r.passed} == {"livekit-config-accepted", "livekit-call-direct"}
+    assert {r.check for r in results if not r.passed} == {"livekit-config-accepted", "livekit-call-direct",
+                                                         "livekit-webhook-signed", "livekit-call-relayed"}
     assert "without a running SFU" in _check(results, "livekit-call-direct").message
+    assert "without a running SFU" in _check(results, "livekit-webhook-signed").message
 
 
 def test_livekit_needs_the_signalling_redis_it_is_configured_with() -> None:
@@ -118,6 +137,7 @@ def test_removing_denied_peer_ip_fails_with_the_relays_not_refused(tmp_path: Pat
         return seen[-1]
 
     monkeypatch.setattr(localrun, "verify_local", weakened)
+    monkeypatch.setattr(identityrun, "keycloak_checks", lambda stack: [])  # tests/infra/test_verify_identity.py
     report = tmp_path / "verify.xml"
     result = CliRunner().invoke(app, ["verify", "--local", "--format", "junit", "--output", str(report)])
     assert result.exit_code == 1, result.output
@@ -149,6 +169,7 @@ def test_weakened_json_and_sarif_reports_carry_the_failure(tmp_path: Path, monke
     import json
 
     monkeypatch.setattr(localrun, "verify_local", partial(localrun.verify_local, transform=_strip_denied))
+    monkeypatch.setattr(identityrun, "keycloak_checks", lambda stack: [])
     for fmt in ("json", "sarif"):
         out = tmp_path / f"verify.{fmt}"
         result = CliRunner().invoke(app, ["verify", "--local", "--format", fmt, "--output", str(out)])
@@ -174,6 +195,26 @@ def test_an_sfu_that_offers_no_reachable_address_fails_the_call_not_its_start() 
     assert _check(results, "livekit-config-accepted").passed
     call = _check(results, "livekit-call-direct")
     assert not call.passed and "no audio reached the listener" in call.message
+
+
+def test_an_sfu_on_a_denied_node_address_cannot_be_relayed_to() -> None:
+    # What a chart advertising the node's private address would meet in production: coturn's deny
+    # list refuses the SFU as a peer, so a participant forced to relay never hears anything.
+    stack = load_stack("dev")
+    values = livekit.generated(catalogue.service("media").values.secrets(stack.config))
+    passed, message, evidence = relayed_call(stack.path, values, node_address="10.42.0.2")
+    assert not passed and "no audio reached the listener" in message
+    assert evidence["denied peers"] == "10.42.0.2" and evidence["peers"] == "-"
+
+
+def test_a_turn_secret_the_sfu_does_not_mint_from_fails_the_relayed_call() -> None:
+    # coturn and LiveKit's init container must share the stack's secret: with another one, coturn
+    # refuses every allocation the participants make with the credentials LiveKit hands them.
+    stack = load_stack("culture-staging")
+    values = livekit.generated(catalogue.service("media").values.secrets(stack.config))
+    passed, message, evidence = relayed_call(stack.path, values, coturn_secret="another-secret-than-the-stacks")
+    assert not passed and "no audio reached the listener" in message
+    assert evidence["allocations"] == "0"
 
 
 def test_the_tone_detector_finds_the_tone_and_nothing_else() -> None:

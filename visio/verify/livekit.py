@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from components.values.secrets import SecretSet
+from policies.engine.images import ImageRefError, parse_image
 from visio.report.checkresult import Outcome
 from visio.verify.local import LOOPBACK, MediaRender, StartError, TurnServer, binary, expand, free_port, stop
 
@@ -52,6 +53,7 @@ class LiveKitRun:
     log: Path
     api_key: str
     api_secret: str
+    image: str = ""  # the image the chart deploys
     failure: str | None = None
     webhooks: Webhooks | None = None
 
@@ -63,7 +65,7 @@ def generated(declared: SecretSet) -> dict[tuple[str, str], str]:
             for name, keys in declared.items() for key, spec in keys.items()}
 
 
-def _env(container: Mapping[str, Any], values: SecretValues) -> dict[str, str]:
+def _env(container: Mapping[str, Any], values: SecretValues, host_ip: str = LOOPBACK) -> dict[str, str]:
     """The container's environment as the kubelet builds it: literal values with $(VAR) expanded,
     secret references, the host's IP."""
     env: dict[str, str] = {}
@@ -77,7 +79,7 @@ def _env(container: Mapping[str, Any], values: SecretValues) -> dict[str, str]:
                 raise StartError(f"{container['name']}: env {item['name']}: no secret {ref['name']}/{ref['key']}")
             env[item["name"]] = values[(ref["name"], ref["key"])]
         elif source.get("fieldRef", {}).get("fieldPath") == "status.hostIP":
-            env[item["name"]] = LOOPBACK
+            env[item["name"]] = host_ip
         else:
             raise StartError(f"{container['name']}: env {item['name']}: a source loopback cannot give")
     return env
@@ -224,13 +226,15 @@ def livekit_server(
     redis_port: int,
     turn: TurnServer,
     *,
+    host_ip: str = LOOPBACK,
     transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Iterator[LiveKitRun]:
-    """Run the rendered LiveKit; `transform` edits the final configuration (tests use it to weaken it)."""
+    """Run the rendered LiveKit; `host_ip` is the node address the pod is given (status.hostIP),
+    `transform` edits the final configuration (tests use it to weaken it)."""
     executable = binary("livekit-server")
     init, server = _pods(chart)
     written = _mint(chart, init, tmp, values)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp), **_env(server, values)}
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp), **_env(server, values, host_ip)}
     argv = [executable, *_paths(list(server.get("args") or []), tmp)]
     log = tmp / "livekit-server.log"
     key, secret = values[("livekit-api", "key")], values[("livekit-api", "secret")]
@@ -247,19 +251,90 @@ def livekit_server(
                                     env=env)
         try:
             failure = _healthy(proc, int(config["port"]), log)
-            yield LiveKitRun(int(config["port"]), config, log, key, secret, failure, webhooks)
+            yield LiveKitRun(int(config["port"]), config, log, key, secret, str(server.get("image", "")), failure,
+                             webhooks)
         finally:
             stop(proc)
     finally:
         webhooks.close()
 
 
+def deployed_version(image: str) -> str:
+    """The release an image reference names: its tag without the leading v ("" when untagged or
+    unparsable), read by the rule engine's parser, the runtime's own reading of a reference."""
+    try:
+        tag = parse_image(image).tag
+    except ImageRefError:
+        return ""
+    return (tag or "").removeprefix("v")
+
+
 def config_accepted(run: LiveKitRun, version: str) -> Outcome:
-    evidence = {"server": version, "log": str(run.log.name)}
+    evidence = {"server": version, "chart deploys": run.image, "log": str(run.log.name)}
     if run.failure is not None:
         return False, f"LiveKit refused the rendered configuration: {run.failure}", evidence
+    # What was checked must be what is deployed: another release may read the same file otherwise.
+    wanted = deployed_version(run.image)
+    if not wanted or version.split()[-1:] != [wanted]:
+        return False, f"the local server is {version!r}, the chart deploys {run.image!r}: not the same release", \
+            evidence
     evidence["rtc"] = ", ".join(sorted(run.config.get("rtc", {})))
     return True, f"livekit-server started from the rendered config.yaml and answers on :{run.port}", evidence
+
+
+WEBHOOK_WAIT = 10.0  # LiveKit posts room events from a queue of its own, after the call
+
+
+def _events(received: list[tuple[str, dict[str, str], bytes]], key: str, secret: str) -> tuple[list[str], list[str]]:
+    """The events each request carries once verified with `secret`, and the reasons of those refused."""
+    from livekit import api  # about a second of imports, paid only when webhooks are checked
+
+    receiver = api.WebhookReceiver(api.TokenVerifier(key, secret))
+    events, refusals = [], []
+    for path, headers, body in received:
+        auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        try:
+            events.append(receiver.receive(body.decode(), auth).event)
+        except Exception as exc:  # the SDK raises bare Exception for a hash mismatch
+            refusals.append(f"{path}: {exc}"[:200])
+    return events, refusals
+
+
+def webhooks_signed(run: LiveKitRun) -> Outcome:
+    """Room events reached the chart's webhook path, each signed with the stack's API secret: a
+    receiver holding the secret accepts every one; one holding another secret, or given a body
+    changed by one byte, refuses every one."""
+    if run.failure is not None or run.webhooks is None:
+        return False, "no webhooks without a running SFU (see livekit-config-accepted)", {}
+    wanted = sorted({urllib.parse.urlsplit(u).path for u in (run.config.get("webhook") or {}).get("urls") or []})
+    deadline = time.monotonic() + WEBHOOK_WAIT
+    received = run.webhooks.received
+    while not any(b'"participant_joined"' in body for _, _, body in received) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    received = list(received)
+    paths = sorted({path for path, _, _ in received})
+    events, refusals = _events(received, run.api_key, run.api_secret)
+    other = secrets.token_urlsafe(32)
+    forged, refused_other = _events(received, run.api_key, other)
+    changed = [(p, h, b.replace(b"}", b" }", 1)) for p, h, b in received]
+    altered, refused_altered = _events(changed, run.api_key, run.api_secret)
+    evidence = {"received": str(len(received)), "paths": ", ".join(paths) or "-",
+                "events": ", ".join(sorted(set(events))) or "-"}
+    if not received:
+        return False, f"no webhook reached the receiver within {WEBHOOK_WAIT:.0f} s of the call", evidence
+    if paths != wanted:
+        return False, f"webhooks arrived on {', '.join(paths)}, the chart configures {', '.join(wanted) or '-'}", \
+            evidence
+    if refusals:
+        return False, f"{len(refusals)} webhook(s) fail verification with the stack's API secret: {refusals[0]}", \
+            evidence
+    if forged or altered:
+        return False, (f"{len(forged)} webhook(s) verify with another secret and {len(altered)} with a changed body: "
+                       "the signature does not protect them"), evidence
+    evidence["another secret"] = refused_other[0].split(": ", 1)[1]  # after the path
+    evidence["a changed body"] = refused_altered[0].split(": ", 1)[1]
+    return True, (f"{len(received)} room events reached {', '.join(paths)}, each signed with the stack's API secret "
+                  "(another secret and a changed body are refused)"), evidence
 
 
 def server_version() -> str:
