@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Builds the pinned tools (tools/<group>/) that are missing from the cache, then prints the directory
-# holding them. Nothing is fetched but Go modules and npm packages, and nothing is written into the
-# work tree: every group builds into its own cache folder, keyed by what decides its binaries (its
-# pin files, its recipe below and the toolchain), so a pin change rebuilds that group alone.
+# holding them. Nothing is fetched but Go modules, npm packages and Maven Central artifacts, and
+# nothing is written into the work tree: every group builds into its own cache folder, keyed by what
+# decides its binaries (its pin files, its recipe below and the toolchain), so a pin change rebuilds
+# that group alone.
 #
 #   scripts/build-tools.sh [GROUP ...]     groups: kubernetes etcd kwok pulumi livekit gitlab-ci-local
-#                                          (default: all of them)
+#                                          keycloak (default: all of them)
 #
 # Cache: ${VISIO_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/visio-tools}/<hash of every group>/bin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_GROUPS=(kubernetes etcd kwok pulumi livekit gitlab-ci-local)
+ALL_GROUPS=(kubernetes etcd kwok pulumi livekit gitlab-ci-local keycloak)
 # Bumped when the shared build steps below change what they produce.
 GENERATION=1
 groups=("$@")
@@ -61,6 +62,7 @@ binaries() {
     pulumi) echo "pulumi" ;;
     livekit) echo "livekit-server" ;;
     gitlab-ci-local) echo "gitlab-ci-local" ;;
+    keycloak) echo "kc.sh" ;;
     *) echo "error: unknown tool group '$1' (known: ${ALL_GROUPS[*]})" >&2; exit 2 ;;
   esac
 }
@@ -68,6 +70,8 @@ binaries() {
 toolchain() {
   case "$1" in
     gitlab-ci-local) node --version ;;
+    # A released distribution, unpacked as published: no toolchain goes into it.
+    keycloak) echo "maven-central" ;;
     *) go env GOVERSION ;;
   esac
 }
@@ -95,6 +99,24 @@ build_npm() {
   for b in $(binaries "$group"); do ln -s "node_modules/.bin/$b" "$tmp/$b"; done
 }
 
+# A pinned distribution archive (tools/<group>/maven.lock: group, artifact, version, sha256), unpacked.
+build_maven() {
+  local group="$1" tmp="$2" lock="tools/$1/maven.lock"
+  pin() { awk -F= -v k="$1" '$1==k {print $2; exit}' "$lock"; }
+  local g a v sum; g="$(pin group)" a="$(pin artifact)" v="$(pin version)" sum="$(pin sha256)"
+  local file="$a-$v.tar.gz"
+  curl -fsSL --retry 3 -o "$tmp/$file" "https://repo.maven.apache.org/maven2/${g//.//}/$a/$v/$file"
+  # The lock is the contract: an archive with another digest is never unpacked.
+  echo "$sum  $tmp/$file" | sha256sum -c --quiet - >&2 \
+    || { echo "error: $file does not have the sha256 pinned in $lock" >&2; exit 2; }
+  tar -xzf "$tmp/$file" -C "$tmp" --no-same-owner
+  rm "$tmp/$file"
+  # The archive holds one top directory; its launcher is exposed under its own name.
+  local top; top="$(find "$tmp" -mindepth 1 -maxdepth 1 -type d)"
+  mv "$top" "$tmp/dist"
+  for b in $(binaries "$group"); do ln -s "dist/bin/$b" "$tmp/$b"; done
+}
+
 build_group() {
   local group="$1" out="$2"
   local tmp; tmp="$(mktemp -d "$out.tmp.XXXXXX")"
@@ -103,6 +125,9 @@ build_group() {
   if [ -f "tools/$group/package.json" ]; then
     command -v npm >/dev/null || { echo "error: building $group needs Node.js and npm" >&2; exit 2; }
     build_npm "$group" "$tmp"
+  elif [ -f "tools/$group/maven.lock" ]; then
+    command -v curl >/dev/null || { echo "error: fetching $group needs curl" >&2; exit 2; }
+    build_maven "$group" "$tmp"
   else
     command -v go >/dev/null || { echo "error: building $group needs Go (tools/$group/go.mod)" >&2; exit 2; }
     build_go "$group" "$tmp"

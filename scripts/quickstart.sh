@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up everything the platform needs on a fresh Debian machine with Python 3.11, then runs a job:
 #   scripts/quickstart.sh plan   -> visio plan --all over every example stack (offline)
-#   scripts/quickstart.sh test   -> the whole test suite (installs coturn, dnsmasq, redis from Debian and
-#                                   builds the pinned control plane of tools/ into a cache on first use)
+#   scripts/quickstart.sh test   -> the whole test suite (installs coturn, dnsmasq, redis, PostgreSQL and
+#                                   Java from Debian and builds or fetches the pinned tools of tools/ into a
+#                                   cache on first use)
 #   scripts/quickstart.sh setup  -> only .venv (used by scripts/local-cluster.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,7 +58,8 @@ case "$job" in
     exec .venv/bin/visio plan --all --out out/plan
     ;;
   test)
-    apt_install coturn dnsmasq-base redis-server redis-tools openssl iproute2 rsync
+    apt_install coturn dnsmasq-base redis-server redis-tools openssl iproute2 rsync postgresql postgresql-client \
+      openjdk-17-jre-headless curl
     # The real control plane and engine (tools/): built on first use into a cache outside the tree.
     scripts/build-tools.sh >/dev/null
     export VISIO_REQUIRE_SERVERS=1

@@ -7,6 +7,8 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 from testinfra.backend import parse_hostspec
@@ -14,7 +16,8 @@ from testinfra.backend import parse_hostspec
 from common.config import load_stack
 from policies.engine.config import PolicyConfig
 from tests.conftest import run_visio
-from visio.verify import coturn, probes, sovereignty
+from visio.report.checkresult import Outcome
+from visio.verify import coturn, livekit, probes, sovereignty
 from visio.verify.cluster import Kube, _mounted_files, egress_command, label_selector, workloads
 from visio.verify.local import render_media
 
@@ -156,3 +159,99 @@ def test_proc_net_fallback_sees_tcp_and_udp_listeners() -> None:
         assert probes._proc_net_listening(host, "udp", udp.getsockname()[1])
         port = tcp.getsockname()[1]
     assert not probes._proc_net_listening(host, "tcp", port)
+
+
+STACK_SECRET = "the-stack-secret-of-thirty-two-bytes"
+
+
+def _signed(secret: str, body: bytes, path: str = "/api/v1.0/rooms/webhooks-livekit/") -> tuple[
+        str, dict[str, str], bytes]:
+    import base64
+    import hashlib
+
+    from livekit import api
+
+    digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    token = api.AccessToken("APIkey", secret).with_sha256(digest).to_jwt()
+    return path, {"Content-Type": "application/webhook+json", "Authorization": token}, body
+
+
+def _webhook_run(*received: tuple[str, dict[str, str], bytes]) -> tuple[livekit.LiveKitRun, livekit.Webhooks]:
+    hooks = livekit.Webhooks()
+    hooks.received.extend(received)
+    config = {"webhook": {"urls": ["http://127.0.0.1:1/api/v1.0/rooms/webhooks-livekit/"]}}
+    return livekit.LiveKitRun(1, config, Path("log"), "APIkey", STACK_SECRET, webhooks=hooks), hooks
+
+
+JOINED = b'{"event":"participant_joined","room":{"name":"r"},"participant":{"identity":"a"}}'
+
+
+@pytest.mark.parametrize(("received", "says"), [
+    ([_signed(STACK_SECRET, JOINED)], None),
+    ([_signed(STACK_SECRET, JOINED), _signed("another-secret-of-the-same-length-", JOINED)],
+     "1 webhook(s) fail verification with the stack's API secret"),
+    ([_signed(STACK_SECRET, JOINED, "/elsewhere/")], "webhooks arrived on /elsewhere/"),
+    ([], "no webhook reached the receiver"),
+])
+def test_webhooks_pass_only_signed_with_the_stack_secret_on_the_chart_path(
+        received: list[tuple[str, dict[str, str], bytes]], says: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(livekit, "WEBHOOK_WAIT", 0.0)
+    run, hooks = _webhook_run(*received)
+    try:
+        passed, message, evidence = livekit.webhooks_signed(run)
+    finally:
+        hooks.close()
+    assert passed is (says is None), message
+    if says is None:
+        assert evidence["events"] == "participant_joined" and evidence["a changed body"] == "hash mismatch"
+    else:
+        assert says in message
+
+
+def test_the_version_checked_is_the_one_the_chart_deploys() -> None:
+    assert livekit.deployed_version("reg.example/livekit/livekit-server:v1.9.12@sha256:" + "a" * 64) == "1.9.12"
+    assert livekit.deployed_version("reg.example:5000/livekit/livekit-server") == ""
+    run = livekit.LiveKitRun(1, {}, Path("log"), "k", "s", image="reg.example/livekit/livekit-server:v1.9.11")
+    passed, message, _ = livekit.config_accepted(run, "livekit-server version 1.9.12")
+    assert not passed and "not the same release" in message
+
+
+def _captioning(edit: Any = None) -> Outcome:
+    import copy
+
+    from components import catalogue
+    from visio.kube.charts import render_service
+    from visio.verify.captioning import audio_in_cluster
+
+    config = load_stack("culture-staging").config
+    objects = copy.deepcopy(render_service(catalogue.service("captioning"), config))
+    if edit is not None:
+        edit(objects)
+    return audio_in_cluster(objects, render_media(config).objects)
+
+
+def _agent_env(objects: list[dict[str, Any]], name: str, value: str) -> None:
+    (agent,) = [c for o in objects if o["kind"] == "Deployment"
+                for c in o["spec"]["template"]["spec"]["containers"] if c["name"] == "agent"]
+    (item,) = [e for e in agent["env"] if e["name"] == name]
+    item["value"] = value
+
+
+def test_the_captioning_agent_reaches_in_cluster_services_only() -> None:
+    passed, message, evidence = _captioning()
+    assert passed, message
+    assert evidence["VOXTRAL_VLLM_BASE_URL"].startswith("ws://captioning-stt.visio-captioning.svc.cluster.local:")
+    assert evidence["LIVEKIT_URL"].startswith("ws://media-livekit.visio-media.svc.cluster.local:")
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("VOXTRAL_VLLM_BASE_URL", "wss://api.openai.com/v1/realtime", "'api.openai.com' is not an in-cluster Service"),
+    ("VOXTRAL_VLLM_BASE_URL", "ws://captioning-stt.visio-captioning.svc.cluster.local:9000/v1/realtime",
+     "exposes no port 9000"),
+    ("LIVEKIT_URL", "ws://livekit.visio-media.svc.cluster.local:7880", "no Service visio-media/livekit"),
+    ("SENTRY_DSN", "https://key@o1.ingest.sentry.io/1", "SENTRY_DSN is"),
+    ("HF_HUB_OFFLINE", "0", "HF_HUB_OFFLINE is '0'"),
+])
+def test_captioning_audio_sent_elsewhere_fails_naming_the_variable(name: str, value: str, says: str) -> None:
+    passed, message, _ = _captioning(lambda objects: _agent_env(objects, name, value))
+    assert not passed and says in message and (name in message)

@@ -74,10 +74,11 @@ def verify(
         raise InputError(f"{kubeconfig}: --kubeconfig: no such file")
     loaded = load_stack(stack or LOCAL_DEFAULT_STACK)
     if local_mode:
+        from visio.verify.identityrun import keycloak_checks
         from visio.verify.localrun import verify_local
 
         suite = f"{loaded.name} (local)"
-        results = verify_local(loaded)
+        results = [*verify_local(loaded), *keycloak_checks(loaded)]
     else:
         from visio.verify.cluster import Kube, verify_cluster
 

@@ -40,7 +40,9 @@ class StartError(Exception):
 
 
 # Where each server comes from when it is missing.
-_SOURCES = {"livekit-server": 'built by scripts/build-tools.sh livekit: PATH="$(scripts/build-tools.sh livekit):$PATH"'}
+_SOURCES = {"livekit-server": 'built by scripts/build-tools.sh livekit: PATH="$(scripts/build-tools.sh livekit):$PATH"',
+            "kc.sh": 'fetched by scripts/build-tools.sh keycloak: PATH="$(scripts/build-tools.sh keycloak):$PATH"',
+            **dict.fromkeys(("initdb", "postgres", "pg_isready", "psql"), "Debian package postgresql")}
 
 
 def binary(name: str) -> str:
@@ -185,11 +187,11 @@ def loopback_conf(conf: str, port: int, tls_port: int, tmp: Path) -> str:
     return "\n".join([*lines, f"listening-ip={LOOPBACK}", f"relay-ip={LOOPBACK}", ""])
 
 
-def self_signed(tmp: Path, common_name: str) -> None:
+def self_signed(tmp: Path, common_name: str, san: str | None = None) -> None:
     subprocess.run(
         [binary("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
          "-nodes", "-keyout", str(tmp / "key.pem"), "-out", str(tmp / "cert.pem"), "-days", "1",
-         "-subj", f"/CN={common_name}", "-addext", f"subjectAltName=DNS:{common_name}"],
+         "-subj", f"/CN={common_name}", "-addext", f"subjectAltName={san or f'DNS:{common_name}'}"],
         check=True, capture_output=True, timeout=30,
     )
 
