@@ -16,10 +16,10 @@ from components.base import ServiceComponent
 from components.media import turn_uris
 from components.secrets import SecretPool, resolve
 from components.sizing import size
-from components.stack import stack_config
+from components.stack import config_source, stack_config
 
 stack = stack_config()
-sizing = size(stack)
+sizing = size(stack, config_source(pulumi.get_stack()))
 services = catalogue.enabled(stack)
 releases = {service.name: service.release(stack) for service in services}
 resolve((r.secrets for r in releases.values()), stack)
@@ -50,5 +50,6 @@ pulumi.export("turnUris", turn_uris(stack))
 pulumi.export("namespaces", {name: part.namespace.metadata.name for name, part in parts.items()})
 pulumi.export(
     "capacity",
-    {"sfuNodes": sizing.sfu_nodes, "turnReplicas": sizing.turn_replicas, "sttReplicas": sizing.stt_replicas},
+    {"sfuNodes": sizing.sfu_nodes, "turnReplicas": sizing.turn_replicas, "sttGpus": sizing.stt_replicas,
+     "nodePools": sizing.node_pools},
 )

@@ -41,6 +41,12 @@ def secret_keys(keys: Iterable[str]) -> set[str]:
     return {key for key in keys if key in from_env or engine.is_config_secret(key)}
 
 
+def config_source(name: str, stacks_dir: Path | None = None) -> str:
+    """What error lines name as the origin of the running stack's configuration."""
+    path = (stacks_dir / f"Pulumi.{name}.yaml") if stacks_dir is not None else stack_path(name)
+    return display(path) if path.exists() else f"pulumi config of stack {name}"
+
+
 def stack_config(stack: str | None = None, stacks_dir: Path | None = None) -> StackConfig:
     """The validated configuration of the running stack, or InputError naming the bad key.
 
@@ -49,7 +55,7 @@ def stack_config(stack: str | None = None, stacks_dir: Path | None = None) -> St
     """
     name = stack or pulumi.get_stack()
     path = (stacks_dir / f"Pulumi.{name}.yaml") if stacks_dir is not None else stack_path(name)
-    source = display(path) if path.exists() else f"pulumi config of stack {name}"
+    source = config_source(name, stacks_dir)
     config = engine_config()
     prefix = f"{NAMESPACE}:"
     raw = {key[len(prefix) :]: value for key, value in config.items() if key.startswith(prefix)}

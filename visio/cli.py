@@ -35,6 +35,7 @@ COMMANDS = (
     "visio.drift.command",
     "visio.summarize.command",
     "visio.verify.command",
+    "visio.capacity.command",
 )
 
 

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StrictStr,
     model_validator,
@@ -225,19 +226,83 @@ class Tls(Strict):
     issuer: Slug | None = None
 
 
+Share = Annotated[StrictFloat, Field(ge=0, le=1)]
+
+
+class RoomMix(Strict):
+    participants: StrictInt = Field(ge=2, le=1000)
+    # Share of the peak participants who sit in rooms of this size.
+    share: Annotated[StrictFloat, Field(gt=0, le=1)]
+
+
+class Traffic(Strict):
+    """What participants do at peak; defaults and their sources in components/traffic.py."""
+
+    cameraShare: Share | None = None
+    openMicrophonesPerRoom: StrictInt | None = Field(default=None, ge=0, le=1000)
+    audioOnlyShare: Share | None = None
+    layout: Literal["grid", "speaker"] | None = None
+    screenShareShare: Share | None = None
+    relayedShare: Share | None = None
+    captionedShare: Share | None = None
+
+
+class SfuNode(Strict):
+    """One SFU node and what it carries; defaults and their sources in components/traffic.py."""
+
+    cores: StrictInt | None = Field(default=None, ge=1, le=512)
+    cpuTarget: Annotated[StrictFloat, Field(gt=0, le=1)] | None = None
+    nicGbps: Annotated[StrictFloat, Field(gt=0, le=1000)] | None = None
+    nicTarget: Annotated[StrictFloat, Field(gt=0, le=1)] | None = None
+    # Calibration: RTP streams (received or forwarded) one core carries at 100%, from bench/.
+    videoStreamsPerCore: Annotated[StrictFloat, Field(gt=0)] | None = None
+    audioStreamsPerCore: Annotated[StrictFloat, Field(gt=0)] | None = None
+
+
+class Prices(Strict):
+    """Monthly price of one node of each pool, from the provider's price list; none are assumed."""
+
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
+    source: StrictStr = Field(min_length=1)
+    monthlyPerNode: dict[Slug, Annotated[StrictFloat, Field(ge=0)]] = Field(min_length=1)
+
+
 class Capacity(Strict):
     peakConcurrentParticipants: StrictInt = Field(ge=1, le=1_000_000)
-    participantsPerRoom: StrictInt = Field(ge=2, le=1000)
+    # A typical room size, or a mix of room sizes (exactly one of the two).
+    participantsPerRoom: StrictInt | None = Field(default=None, ge=2, le=1000)
+    rooms: list[RoomMix] | None = Field(default=None, min_length=1)
+    traffic: Traffic = Traffic()
+    sfuNode: SfuNode = SfuNode()
     # Sizing figures; defaults documented in components/sizing.py with their sources.
-    participantsPerSfuNode: StrictInt | None = Field(default=None, ge=1)
     allocationsPerTurnReplica: StrictInt | None = Field(default=None, ge=1)
     streamsPerGpu: StrictInt | None = Field(default=None, ge=1)
+    gpusPerNode: StrictInt | None = Field(default=None, ge=1, le=16)
+    prices: Prices | None = None
 
     @model_validator(mode="after")
     def _room(self) -> Capacity:
-        if self.participantsPerRoom > self.peakConcurrentParticipants:
+        if (self.participantsPerRoom is None) == (self.rooms is None):
+            raise ValueError("participantsPerRoom: give either participantsPerRoom or rooms, not both or neither")
+        for i, room in enumerate(self.rooms or ()):
+            if room.participants > self.peakConcurrentParticipants:
+                raise ValueError(f"rooms.{i}.participants: cannot exceed peakConcurrentParticipants")
+        if self.rooms is not None and abs(sum(r.share for r in self.rooms) - 1) > 1e-6:
+            total = sum(r.share for r in self.rooms)
+            raise ValueError(f"rooms: the shares add up to {total:g}, not 1")
+        sizes = [r.participants for r in self.rooms or ()]
+        if len(set(sizes)) != len(sizes):
+            raise ValueError("rooms: each room size appears once")
+        if self.participantsPerRoom is not None and self.participantsPerRoom > self.peakConcurrentParticipants:
             raise ValueError("participantsPerRoom: cannot exceed peakConcurrentParticipants")
         return self
+
+    @property
+    def room_mix(self) -> list[tuple[str, int, float]]:
+        """(key path, room size, share of participants) for each room size."""
+        if self.rooms is None:
+            return [("capacity.participantsPerRoom", self.participantsPerRoom or 2, 1.0)]
+        return [(f"capacity.rooms.{i}.participants", r.participants, r.share) for i, r in enumerate(self.rooms)]
 
 
 class Policy(Strict):
@@ -274,6 +339,12 @@ class StackConfig(Strict):
         if self.media.turn.domain in names:
             raise ValueError("media.turn.domain: must be its own name (TURN runs on host network)")
         _check_digests(self)
+        prices = self.capacity.prices
+        pools = {self.media.nodePool, self.captioning.gpuNodePool, self.cluster.systemNodePool}
+        for pool in prices.monthlyPerNode if prices else ():
+            if pool not in pools:
+                raise ValueError(f"capacity.prices.monthlyPerNode.{pool}: not a node pool of this stack "
+                                 f"(one of {', '.join(sorted(p for p in pools if p))})")
         return self
 
 

@@ -30,10 +30,15 @@ def secrets(stack: StackConfig) -> SecretSet:
 
 
 # A production SFU node is a dedicated 16-core machine (the size LiveKit's benchmark measured).
-_SFU_RESOURCES = {
-    True: {"requests": {"cpu": "14", "memory": "12Gi"}, "limits": {"cpu": "16", "memory": "24Gi"}},
-    False: {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "4", "memory": "4Gi"}},
-}
+def _sfu_resources(big: bool, cores: int) -> dict[str, dict[str, str]]:
+    # Outside development the SFU takes its node (the cores the sizing counts on), less two for the
+    # kubelet and coturn.
+    if not big:
+        return {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "4", "memory": "4Gi"}}
+    return {"requests": {"cpu": str(max(cores - 2, 1)), "memory": "12Gi"},
+            "limits": {"cpu": str(cores), "memory": "24Gi"}}
+
+
 _TURN_RESOURCES = {
     True: {"requests": {"cpu": "1", "memory": "512Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
     False: {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
@@ -88,7 +93,7 @@ def values(stack: StackConfig) -> dict[str, Any]:
             "apiSecretName": "livekit-api",
             "redis": {"address": REDIS_ADDRESS, "passwordSecretName": "redis-auth"},
             "webhookUrls": [webhook_url(stack)],
-            "resources": _SFU_RESOURCES[big],
+            "resources": _sfu_resources(big, sizing.sfu_cores),
         },
         "turn": {
             "domain": turn.domain,

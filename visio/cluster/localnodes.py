@@ -16,14 +16,13 @@ import yaml
 
 from common.config import Stack, load_stack
 from common.errors import InputError
-from components.sizing import size
+from components.sizing import GPUS_PER_NODE, size
 
 POOL_LABEL = "visio.numerique.gouv.fr/node-pool"
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
-# A media node's SFU requests 14 of its 16 cores outside development (README, Sizing).
+# A media node has the cores the sizing counts on (capacity.sfuNode.cores); the SFU requests all but two.
 MEDIA_NODE = {"cpu": "16", "memory": "64Gi", "pods": "110"}
 GENERAL_NODE = {"cpu": "32", "memory": "128Gi", "pods": "110"}
-GPUS_PER_NODE = 4
 GPU_NODE = {"cpu": "32", "memory": "256Gi", "pods": "110", "nvidia.com/gpu": str(GPUS_PER_NODE)}
 GENERAL_NODES_PER_ZONE = 2
 # Volumes for the databases' claims: the local cluster has no storage provisioner.
@@ -66,24 +65,26 @@ def nodes(stacks: Sequence[Stack]) -> list[dict[str, Any]]:
     zones = first.config.cluster.zones
     media: dict[str, int] = {}
     gpus: dict[str, int] = {}
+    cores: dict[str, int] = {}
     for stack in stacks:
         sizing = size(stack.config)
+        for pool, count in sizing.node_pools.items():
+            kind = media if pool == stack.config.media.nodePool else gpus
+            kind[pool] = max(kind.get(pool, 0), count)
         pool = stack.config.media.nodePool
-        media[pool] = max(media.get(pool, 0), sizing.sfu_nodes, sizing.turn_replicas)
-        gpu_pool = stack.config.captioning.gpuNodePool  # set whenever captioning is enabled
-        if stack.config.captioning.enabled and gpu_pool:
-            gpus[gpu_pool] = max(gpus.get(gpu_pool, 0), sizing.stt_replicas)
+        cores[pool] = max(cores.get(pool, 0), sizing.sfu_cores)
     out = [_node(f"general-{zone}-{i}", _address(0, z * GENERAL_NODES_PER_ZONE + i), first, zone,
                  GENERAL_NODE, None)
            for z, zone in enumerate(zones) for i in range(GENERAL_NODES_PER_ZONE)]
     for p, (pool, count) in enumerate(sorted(media.items()), start=1):
-        out += [_node(f"{pool}-{i}", _address(p, i), first, zones[i % len(zones)], MEDIA_NODE, pool,
+        node = {**MEDIA_NODE, "cpu": str(cores[pool])}
+        out += [_node(f"{pool}-{i}", _address(p, i), first, zones[i % len(zones)], node, pool,
                       [_pool_taint(pool)])
                 for i in range(count)]
     for p, (pool, count) in enumerate(sorted(gpus.items()), start=1 + len(media)):
         taints = [_pool_taint(pool), {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
         out += [_node(f"{pool}-{i}", _address(p, i), first, zones[i % len(zones)], GPU_NODE, pool, taints)
-                for i in range(math.ceil(count / GPUS_PER_NODE))]
+                for i in range(count)]
     return out
 
 

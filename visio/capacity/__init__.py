@@ -1,0 +1,1 @@
+"""`visio capacity`: what a stack needs at its peak and what it costs a month."""
