@@ -136,7 +136,7 @@ def _size(stack: StackConfig) -> Sizing:
     allocations = relayed * TURN_ALLOCATIONS_PER_RELAYED_PARTICIPANT
     # A relayed participant's media crosses coturn's NIC both ways: what it sends and what it receives.
     seated = sum(r.rooms * r.load.participants for r in rooms)
-    per_participant = sum(r.rooms * (r.load.ingress_bps + r.load.egress_bps) for r in rooms) / seated
+    per_participant = sum((r.rooms * (r.load.ingress_bps + r.load.egress_bps) for r in rooms), Fraction(0)) / seated
     relayed_bps = relayed * per_participant
     turn_demand = max(math.ceil(Fraction(allocations, per_replica)), math.ceil(relayed_bps / prof.node_bps))
 

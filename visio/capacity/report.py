@@ -85,7 +85,7 @@ def national(caps: list[StackCapacity]) -> dict[str, Any]:
         "turnReplicas": sum(c.sizing.turn_replicas for c in caps),
         "sttGpus": sum(c.sizing.stt_replicas for c in caps),
         "nodes": sum(sum(c.sizing.node_pools.values()) for c in caps),
-        "monthlyCost": ({"currency": currencies.pop(), "total": _num(sum(c.cost.total or 0 for c in costs if c), 2)}
+        "monthlyCost": ({"currency": currencies.pop(), "total": _num(sum(c.total or 0 for c in costs if c), 2)}
                         if complete else None),
         "unpricedStacks": unpriced,
     }

@@ -7,7 +7,6 @@ node, host networking), the GPU pool when a stack enables captioning. kwok simul
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
