@@ -37,12 +37,12 @@ def dominant_frequency(samples: np.ndarray[Any, Any]) -> float:
     return float(freqs[int(np.argmax(spectrum[1:])) + 1])
 
 
-async def _tone(source: rtc.AudioSource, stop: asyncio.Event) -> None:
+async def tone(source: rtc.AudioSource, stop: asyncio.Event, hz: float = TONE_HZ) -> None:
     t = 0
     while not stop.is_set():
         n = np.arange(t, t + FRAME)
         frame = rtc.AudioFrame.create(RATE, 1, FRAME)
-        np.frombuffer(frame.data, dtype=np.int16)[:] = (0.3 * 32767 * np.sin(2 * np.pi * TONE_HZ * n / RATE)).astype(
+        np.frombuffer(frame.data, dtype=np.int16)[:] = (0.3 * 32767 * np.sin(2 * np.pi * hz * n / RATE)).astype(
             np.int16)
         await source.capture_frame(frame)  # paced by the native queue
         t += FRAME
@@ -84,12 +84,12 @@ async def _call(url: str, key: str, secret: str, options: rtc.RoomOptions) -> tu
         await speaker.connect(url, token(key, secret, "speaker", room_name), options)
         source = rtc.AudioSource(RATE, 1)
         track = rtc.LocalAudioTrack.create_audio_track("tone", source)
-        tone = asyncio.create_task(_tone(source, stop))
+        playing = asyncio.create_task(tone(source, stop))
         await speaker.local_participant.publish_track(
             track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
         received = await asyncio.wait_for(_listen(await asyncio.wait_for(subscribed, TIMEOUT)), TIMEOUT)
         stop.set()
-        await tone
+        await playing
     finally:
         stop.set()
         await speaker.disconnect()

@@ -56,6 +56,7 @@ class LiveKitRun:
     image: str = ""  # the image the chart deploys
     failure: str | None = None
     webhooks: Webhooks | None = None
+    pid: int = 0  # the server's process, for bench/ to read its CPU time
 
 
 def generated(declared: SecretSet) -> dict[tuple[str, str], str]:
@@ -252,7 +253,7 @@ def livekit_server(
         try:
             failure = _healthy(proc, int(config["port"]), log)
             yield LiveKitRun(int(config["port"]), config, log, key, secret, str(server.get("image", "")), failure,
-                             webhooks)
+                             webhooks, proc.pid)
         finally:
             stop(proc)
     finally:
