@@ -241,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"video: {video} streams per core at {WIDTH}x{HEIGHT} {FPS} fps "
           f"(published, 720p simulcast: {published['videoStreamsPerCore']})")
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
     return 0
 
