@@ -156,11 +156,14 @@ async def _room(url: str, key: str, secret: str, kind: str, n: int, seconds: flo
                     round(rate("bytes_incoming") * 8 / 1e6, 2))
 
 
-def _per_core(scenarios: Sequence[Scenario], packets: bool = False) -> float | None:
-    """Streams (in + out), or packets out per second, per core at 100%: least squares through the origin."""
-    xs = [s.packets_out_per_s if packets else s.streams_in + s.streams_out for s in scenarios]
+def _per_core(scenarios: Sequence[Scenario], measure: str = "streams") -> float | None:
+    """Streams (in + out), packets out per second or Mb/s out that one core carries at 100%: the
+    least-squares line through the origin of the server's cores against the measure."""
+    def x(s: Scenario) -> float:
+        return {"streams": s.streams_in + s.streams_out, "packets": s.packets_out_per_s, "mbps": s.mbps_out}[measure]
+    xs = [x(s) for s in scenarios]
     ys = [s.server_cores for s in scenarios]
-    slope = sum(x * y for x, y in zip(xs, ys, strict=True)) / sum(x * x for x in xs) if xs else 0.0
+    slope = sum(a * b for a, b in zip(xs, ys, strict=True)) / sum(a * a for a in xs) if xs else 0.0
     return round(1 / slope, 1) if slope > 0 else None
 
 
@@ -229,8 +232,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "server": version, "stack": args.stack, "idleCores": round(idle, 4),
         "scenarios": [asdict(s) for s in results],
         "audioStreamsPerCore": audio, "videoStreamsPerCore": video,
-        "audioPacketsPerCoreSecond": _per_core([s for s in results if s.kind == "audio"], packets=True),
-        "videoPacketsPerCoreSecond": _per_core([s for s in results if s.kind == "video"], packets=True),
+        **{f"{kind}{name}PerCore": _per_core([s for s in results if s.kind == kind], measure)
+           for kind in ("audio", "video") for name, measure in (("PacketsOut", "packets"), ("MbpsOut", "mbps"))},
+        # What this machine's cores carry at the benchmark's CPU target, by the same lines.
+        "atTarget": {"cpuTarget": 0.85, "cores": os.cpu_count(),
+                     "audioStreams": round((audio or 0) * 0.85 * (os.cpu_count() or 1)),
+                     "videoStreams": round((video or 0) * 0.85 * (os.cpu_count() or 1))},
         "published": {"audioStreamsPerCore": round(float(BENCH_AUDIO[0]), 1),
                       "videoStreamsPerCore": round(float(BENCH_VIDEO[0]), 1)},
     }
@@ -240,6 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"audio: {audio} streams per core (published 16-core benchmark: {published['audioStreamsPerCore']})")
     print(f"video: {video} streams per core at {WIDTH}x{HEIGHT} {FPS} fps "
           f"(published, 720p simulcast: {published['videoStreamsPerCore']})")
+    at = summary["atTarget"]
+    assert isinstance(at, dict)
+    print(f"at 85% of this machine's {at['cores']} cores: {at['audioStreams']} audio or {at['videoStreams']} "
+          "video streams")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
