@@ -14,7 +14,7 @@ from fractions import Fraction
 from common.config.loader import NAMESPACE
 from common.config.model import StackConfig
 from common.errors import InputError
-from components.traffic import PLANNING, Figure, Profile, RoomLoad, profile, room_load
+from components.traffic import PLANNING, Figure, Profile, RoomLoad, figure, profile, room_load
 
 # Stock coturn binds one relay port per allocation, so a replica (one per node, host network)
 # holds at most as many allocations as its relay port range has ports. CPU is not the limit first:
@@ -31,10 +31,6 @@ KYUTAI_STREAMS_PER_GPU = 64
 WHISPER_STREAMS_PER_GPU = 8
 # Planning assumption: a GPU node of the providers' catalogues carries four GPUs.
 GPUS_PER_NODE = 4
-# Planning assumptions: at peak, a quarter of the participants sit behind networks that only let
-# TURN over TLS through, and one in ten is in a room with live subtitles on (the agent opens one STT
-# stream per participant of a captioned room).
-SHARE_DEFAULTS = {"relayedShare": 0.25, "captionedShare": 0.10}
 
 
 @dataclass(frozen=True)
@@ -94,9 +90,8 @@ def _rooms(stack: StackConfig, prof: Profile) -> tuple[RoomSizing, ...]:
 
 
 def _share(stack: StackConfig, name: str) -> tuple[Fraction, Figure]:
-    mine = getattr(stack.capacity.traffic, name)
-    value, source = (SHARE_DEFAULTS[name], PLANNING) if mine is None else (mine, "stack")
-    return Fraction(str(value)), Figure(f"capacity.traffic.{name}", value, source)
+    value, fig = figure(stack.capacity, f"traffic.{name}")
+    return Fraction(str(value)), fig
 
 
 def size(stack: StackConfig, source: str | None = None) -> Sizing:

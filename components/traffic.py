@@ -56,6 +56,10 @@ DEFAULTS: dict[str, tuple[float | int | str, str]] = {
     "traffic.audioOnlyShare": (0.0, PLANNING),
     "traffic.layout": ("grid", PLANNING),
     "traffic.screenShareShare": (0.5, PLANNING),
+    # A quarter of the participants sit behind networks that only let TURN over TLS through.
+    "traffic.relayedShare": (0.25, PLANNING),
+    # One in ten is in a room with live subtitles on (the agent opens one STT stream per participant).
+    "traffic.captionedShare": (0.10, PLANNING),
     "sfuNode.cores": (16, "LiveKit benchmark node (16 cores)"),
     "sfuNode.cpuTarget": (0.85, "LiveKit benchmark: the video room ran at ~85% CPU"),
     "sfuNode.nicGbps": (10.0, PLANNING),
@@ -96,7 +100,7 @@ class Profile:
         return self.video_per_core / self.audio_per_core
 
 
-def _figure(cap: Capacity, key: str) -> tuple[float | int | str, Figure]:
+def figure(cap: Capacity, key: str) -> tuple[float | int | str, Figure]:
     section, name = key.split(".")
     mine = getattr(getattr(cap, section), name)
     value, source = DEFAULTS[key] if mine is None else (mine, "stack")
@@ -111,7 +115,7 @@ def profile(cap: Capacity) -> Profile:
     figures: list[Figure] = []
 
     def get(key: str) -> float | int | str:
-        value, fig = _figure(cap, key)
+        value, fig = figure(cap, key)
         figures.append(fig)
         return value
 
