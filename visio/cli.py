@@ -36,6 +36,7 @@ COMMANDS = (
     "visio.summarize.command",
     "visio.verify.command",
     "visio.capacity.command",
+    "visio.admission.command",
 )
 
 

@@ -28,7 +28,7 @@ def _stack_ref(stack: StackFacts | None) -> ResourceRef:
     return ResourceRef("Stack", stack.name if stack else "(unknown)")
 
 
-def _enforcement(rule: Rule, ctx: Context) -> Enforcement | None:
+def enforcement_of(rule: Rule, ctx: Context) -> Enforcement | None:
     level = ctx.config.enforcement.get(rule.id)
     if level == "disabled":
         return None
@@ -221,7 +221,7 @@ def _evaluate(
     active: list[tuple[Rule, Enforcement]] = []
     for rule in rules:
         try:
-            level = _enforcement(rule, ctx)
+            level = enforcement_of(rule, ctx)
         except Exception as exc:
             out.rule_error(rule, _stack_ref(stack), exc, None)
             continue

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 DOCKER_HUB = "docker.io"
-_LEGACY_HUB = "index.docker.io"
-_MAX_NAME = 255
+LEGACY_HUB = "index.docker.io"
+MAX_NAME = 255
 
 _ALNUM = r"[a-z0-9]+"
 _SEPARATOR = r"(?:[._]|__|-+)"
@@ -26,16 +26,18 @@ _DOMAIN = rf"{_HOST}(?::[0-9]+)?"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 
-_REFERENCE = re.compile(
+# Written for both Python's re (ASCII) and RE2, which the API server's CEL uses.
+REFERENCE_PATTERN = (
     rf"(?P<domain>{_DOMAIN})/(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
-    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?",
-    re.ASCII,
+    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?"
 )
+_REFERENCE = re.compile(REFERENCE_PATTERN, re.ASCII)
 _DOMAIN_ONLY = re.compile(_DOMAIN, re.ASCII)
 _PATH_ONLY = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*", re.ASCII)
 _HEX_ID = re.compile(r"[a-f0-9]{64}", re.ASCII)
-_DIGEST_HEX = {"sha256": re.compile(r"[a-f0-9]{64}"), "sha384": re.compile(r"[a-f0-9]{96}"),
-               "sha512": re.compile(r"[a-f0-9]{128}")}
+# Hex digits of each digest algorithm the runtime verifies.
+DIGEST_ALGORITHMS = {"sha256": 64, "sha384": 96, "sha512": 128}
+_DIGEST_HEX = {alg: re.compile(f"[a-f0-9]{{{n}}}") for alg, n in DIGEST_ALGORITHMS.items()}
 
 
 class ImageRefError(ValueError):
@@ -70,7 +72,7 @@ def _split_domain(reference: str) -> tuple[str, str]:
         domain, remainder = first, rest
     else:
         domain, remainder = DOCKER_HUB, reference
-    if domain == _LEGACY_HUB:
+    if domain == LEGACY_HUB:
         domain = DOCKER_HUB
     if domain == DOCKER_HUB and "/" not in remainder:
         remainder = "library/" + remainder
@@ -91,8 +93,8 @@ def parse_image(reference: str) -> ImageRef:
     m = _REFERENCE.fullmatch(f"{domain}/{remainder}")
     if m is None:
         raise ImageRefError("not a valid image reference")
-    if len(m["domain"]) + 1 + len(m["path"]) > _MAX_NAME:
-        raise ImageRefError(f"repository name longer than {_MAX_NAME} characters")
+    if len(m["domain"]) + 1 + len(m["path"]) > MAX_NAME:
+        raise ImageRefError(f"repository name longer than {MAX_NAME} characters")
     digest = m["digest"]
     if digest is not None:
         algorithm, _, hexpart = digest.partition(":")
@@ -122,7 +124,7 @@ def parse_allowed(entry: str) -> AllowedRegistry:
     if not _DOMAIN_ONLY.fullmatch(host) or (prefix and not _PATH_ONLY.fullmatch(prefix)):
         raise ValueError(f"allowedRegistries: {entry!r} is not host[:port][/path]")
     host = host.lower()
-    return AllowedRegistry(DOCKER_HUB if host == _LEGACY_HUB else host, tuple(prefix.split("/")) if prefix else ())
+    return AllowedRegistry(DOCKER_HUB if host == LEGACY_HUB else host, tuple(prefix.split("/")) if prefix else ())
 
 
 @lru_cache(maxsize=64)

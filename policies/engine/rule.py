@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from policies.engine.cel import CelCheck
 from policies.engine.model import Enforcement, Resource, ResourceRef, StackFacts, Violation
 
 if TYPE_CHECKING:
@@ -41,3 +42,8 @@ class Rule:
     title: str = ""
     severity: Severity = "medium"
     help: str = ""
+    # The rule's decision in CEL, for the API server to enforce at admission without the webhook.
+    cel: Callable[[PolicyConfig], CelCheck] | None = None
+    # The stack check judges each object on its own and the ConfigMaps of its namespace, so the
+    # admission webhook can run it on one object at a time.
+    per_object: bool = False

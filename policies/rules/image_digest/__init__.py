@@ -12,6 +12,7 @@ from policies.engine.images import ImageRefError, parse_image
 from policies.engine.model import Enforcement, Resource, Violation
 from policies.engine.podspec import containers
 from policies.engine.rule import Context, Rule
+from policies.rules.image_digest.cel import cel
 
 
 def check(resource: Resource, ctx: Context) -> Iterator[Violation]:
@@ -41,6 +42,7 @@ def enforcement(ctx: Context) -> Enforcement:
 
 RULE = Rule(
     id="image-digest",
+    cel=cel,
     description="Container images are pinned by digest (mandatory in production)",
     check=check,
     enforcement=enforcement,

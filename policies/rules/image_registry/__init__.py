@@ -13,6 +13,7 @@ from policies.engine.images import ImageRefError, allowed_registries, parse_imag
 from policies.engine.model import Resource, Violation
 from policies.engine.podspec import containers
 from policies.engine.rule import Context, Rule
+from policies.rules.image_registry.cel import cel
 
 
 def check(resource: Resource, ctx: Context) -> Iterator[Violation]:
@@ -42,6 +43,7 @@ def check(resource: Resource, ctx: Context) -> Iterator[Violation]:
 
 RULE = Rule(
     id="image-registry",
+    cel=cel,
     description="Container images come only from the stack's allowed (sovereign) registries",
     check=check,
     title="Sovereign image registry",

@@ -127,6 +127,7 @@ RULE = Rule(
     id="implicit-endpoint",
     description="No component falls back to a non-EU service because an override is missing",
     check_stack=check_stack,
+    per_object=True,
     title="Implicit foreign default",
     severity="high",
     help=(

@@ -12,8 +12,8 @@ from typing import Any
 from policies.engine.model import Resource, Violation
 from policies.engine.podspec import key_path, list_at, mapping_at, pod_specs
 from policies.engine.rule import Context, Rule
-
-REGION_LABELS = ("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region")
+from policies.rules.node_region.cel import cel
+from policies.rules.node_region.labels import REGION_LABELS
 
 
 def _outside(region: Any, allowed: frozenset[str]) -> bool:
@@ -87,6 +87,7 @@ def check(resource: Resource, ctx: Context) -> Iterator[Violation]:
 
 RULE = Rule(
     id="node-region",
+    cel=cel,
     description="Pods are scheduled, and nodes run, only in allowed regions",
     check=check,
     title="Node region",

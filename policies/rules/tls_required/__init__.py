@@ -16,6 +16,7 @@ from policies.engine.embedded import keycloak_realms, livekit_configs
 from policies.engine.model import Resource, Violation
 from policies.engine.podspec import containers, env_vars, key_path, list_at
 from policies.engine.rule import Context, Rule
+from policies.rules.tls_required.cel import cel
 
 _OIDC_NAME = re.compile(r"OIDC|OPENID|ISSUER|DISCOVERY|JWKS|AUTHORIZATION_ENDPOINT|TOKEN_ENDPOINT|USERINFO")
 _TURN_URI = re.compile(r"(?<![a-z])turns?:", re.IGNORECASE)
@@ -102,6 +103,7 @@ def check(resource: Resource, ctx: Context) -> Iterator[Violation]:
 
 RULE = Rule(
     id="tls-required",
+    cel=cel,
     description="Ingress, TURN offered to clients and OIDC URLs use TLS",
     check=check,
     title="TLS everywhere",

@@ -1,0 +1,121 @@
+"""ValidatingAdmissionPolicies and their bindings, generated from the rules that state themselves in CEL.
+
+One policy per rule, named after it. Mandatory rules deny; advisory ones warn the client and annotate
+the audit log. Unexpired exemptions of the rule leave the objects they select to the webhook, which
+applies them precisely (finding paths, expiry by the clock): the API server's CEL has no clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from policies.engine.cel import RESOURCES, SUBRESOURCES, CelCheck, literal
+from policies.engine.config import Exemption, PolicyConfig
+from policies.engine.evaluate import enforcement_of
+from policies.engine.exemptions import is_expired
+from policies.engine.model import Enforcement
+from policies.engine.rule import Context, Rule
+from policies.rules import ALL_RULES
+
+API_VERSION = "admissionregistration.k8s.io/v1"
+RULE_ANNOTATION = "visio.numerique.gouv.fr/rule"
+# The control plane's own namespaces run the provider's components, which no stack manages.
+CONTROL_PLANE_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+NAMESPACE_LABEL = "kubernetes.io/metadata.name"
+
+
+def policy_name(rule_id: str) -> str:
+    return f"visio-{rule_id}"
+
+
+def cel_rules(config: PolicyConfig) -> list[tuple[Rule, CelCheck, Enforcement]]:
+    """The rules CEL decides (wholly or in part), with their level for this configuration."""
+    ctx = Context(config)
+    out = []
+    for rule in ALL_RULES:
+        level = enforcement_of(rule, ctx)
+        if rule.cel is not None and level is not None:
+            out.append((rule, rule.cel(config), level))
+    return out
+
+
+def _glob(pattern: str) -> str:
+    """A shell wildcard, as `fnmatchcase` reads it, as an anchored RE2 expression."""
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        i += 1
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            j = i + (pattern[i:i + 1] == "!")
+            j += pattern[j:j + 1] == "]"
+            j = pattern.find("]", j)
+            if j < 0:
+                out.append(re.escape(c))
+                continue
+            body, i = pattern[i:j], j + 1
+            negate = body.startswith("!")
+            body = (body[1:] if negate else body).replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+            if body.startswith("^"):
+                body = "\\" + body
+            out.append("[" + ("^" if negate else "") + body + "]")
+        else:
+            out.append(re.escape(c))
+    return "^" + "".join(out) + "$"
+
+
+def _not_exempted(exemption: Exemption) -> str:
+    sel = exemption.resource
+    parts = [f"{field}.matches({literal(_glob(value))})"
+             for field, value in (("object.kind", sel.kind), ("object.metadata.name", sel.name),
+                                  ("request.namespace", sel.namespace)) if value is not None]
+    return "!(" + (" && ".join(parts) or "true") + ")"
+
+
+def _resource_rules(kinds: Sequence[str]) -> list[dict[str, Any]]:
+    groups: dict[str, list[str]] = {}
+    for kind in kinds:
+        group, plural = RESOURCES[kind]
+        groups.setdefault(group, []).extend((plural, *SUBRESOURCES.get(kind, ())))
+    return [{"apiGroups": [group], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"], "resources": plurals}
+            for group, plurals in sorted(groups.items())]
+
+
+def validating_policies(config: PolicyConfig, today: dt.date | None = None,
+                        labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Each CEL rule's ValidatingAdmissionPolicy and its binding, in rule order."""
+    today = today or dt.date.today()
+    out: list[dict[str, Any]] = []
+    for rule, check, level in cel_rules(config):
+        name = policy_name(rule.id)
+        exemptions = [e for e in config.exemptions if e.rule == rule.id and not is_expired(e, today)]
+        meta = {"name": name, "labels": dict(labels or {}), "annotations": {RULE_ANNOTATION: rule.id}}
+        spec: dict[str, Any] = {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": _resource_rules(check.kinds)},
+            "variables": [{"name": n, "expression": e} for n, e in check.variables],
+            "validations": [{"expression": v.expression, "messageExpression": v.message,
+                             "message": f"{rule.id}: {rule.description}", "reason": "Forbidden"}
+                            for v in check.validations],
+        }
+        if exemptions:
+            spec["matchConditions"] = [{"name": f"exemption-{i}", "expression": _not_exempted(e)}
+                                       for i, e in enumerate(exemptions)]
+        out.append({"apiVersion": API_VERSION, "kind": "ValidatingAdmissionPolicy", "metadata": meta, "spec": spec})
+        out.append({
+            "apiVersion": API_VERSION, "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": name, "labels": dict(labels or {}), "annotations": {RULE_ANNOTATION: rule.id}},
+            "spec": {
+                "policyName": name,
+                "validationActions": ["Deny"] if level == "mandatory" else ["Warn", "Audit"],
+                "matchResources": {"namespaceSelector": {"matchExpressions": [
+                    {"key": NAMESPACE_LABEL, "operator": "NotIn", "values": list(CONTROL_PLANE_NAMESPACES)}]}},
+            },
+        })
+    return out

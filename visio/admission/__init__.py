@@ -1,0 +1,1 @@
+"""`visio admission`: the rules at admission, as generated policies and as the validating webhook."""
