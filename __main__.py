@@ -13,10 +13,14 @@ import pulumi_kubernetes as k8s
 
 from components import catalogue
 from components.base import ServiceComponent
+from components.guard import WEBHOOK_CONFIGURATION, Guard, guard_namespace
 from components.media import turn_uris
 from components.secrets import SecretPool, resolve
 from components.sizing import size
 from components.stack import config_source, stack_config
+from policies.admission.policies import validating_policies
+from policies.admission.webhook import webhook_configuration
+from policies.engine.stackconfig import from_config, to_json
 
 stack = stack_config()
 sizing = size(stack, config_source(pulumi.get_stack()))
@@ -43,11 +47,23 @@ parts: dict[str, ServiceComponent] = {
     s.name: s.component(s.name, stack, releases[s.name], pool, opts) for s in services
 }
 
+# The same rules at admission: the cluster itself refuses what leaves the EU.
+policy = from_config(stack)
+part_of = {"app.kubernetes.io/part-of": "visio"}
+guard = Guard(
+    stack,
+    to_json(policy),
+    validating_policies(policy, labels=part_of),
+    webhook_configuration(WEBHOOK_CONFIGURATION, {}, own_namespaces=[guard_namespace()], labels=part_of),
+    opts,
+)
+
 pulumi.export("webUrl", f"https://{stack.domains.web}")
 pulumi.export("identityUrl", f"https://{stack.domains.identity}/realms/{stack.identity.realm}")
 pulumi.export("livekitUrl", f"wss://{stack.domains.media}")
 pulumi.export("turnUris", turn_uris(stack))
-pulumi.export("namespaces", {name: part.namespace.metadata.name for name, part in parts.items()})
+pulumi.export("namespaces", {**{name: part.namespace.metadata.name for name, part in parts.items()},
+                             "guard": guard.namespace.metadata.name})
 pulumi.export(
     "capacity",
     {"sfuNodes": sizing.sfu_nodes, "turnReplicas": sizing.turn_replicas, "sttGpus": sizing.stt_replicas,

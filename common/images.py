@@ -26,6 +26,8 @@ IMAGES: dict[str, Image] = {
     "postgres": Image("library/postgres", "16.8"),
     "kyutai-stt": Image("kyutai/moshi-server", "0.6.3"),
     "whisper-stt": Image("speaches-ai/speaches", "0.8.3-cuda"),
+    # The platform's own admission webhook (`visio admission serve`), published with each release.
+    "visio-guard": Image("dinum/visio-guard", "0.1.0"),
 }
 
 

@@ -18,7 +18,7 @@ from components.values.secrets import SecretSet
 PodSecurity = Literal["restricted", "baseline", "privileged"]
 # What a namespace holds, for the data-protection register: call content (audio, video, captions)
 # or personal data about users and meetings.
-Classification = Literal["call-content", "personal-data"]
+Classification = Literal["call-content", "personal-data", "configuration"]
 
 
 @dataclass(frozen=True)

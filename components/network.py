@@ -37,7 +37,8 @@ from components.values import captioning as captioning_values
 from components.values import identity as identity_values
 
 # Namespaces of the services the flows name.
-SIGNALLING, CAPTIONING, IDENTITY = (naming.namespace(s) for s in ("signalling", "captioning", "identity"))
+SIGNALLING, CAPTIONING, IDENTITY, GUARD = (
+    naming.namespace(s) for s in ("signalling", "captioning", "identity", "guard"))
 COMPONENT_LABEL = "app.kubernetes.io/component"
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 
@@ -85,6 +86,10 @@ def _nodes() -> list[Addresses]:
 
 
 INTERNET = Addresses("0.0.0.0/0", NOT_PUBLIC)
+# The API server calls admission webhooks from the provider's control plane, whose addresses the
+# stack does not know: the webhook port is open to any source, and only that port.
+CONTROL_PLANE = Addresses("0.0.0.0/0")
+WEBHOOK_PORT = 8443
 
 
 def ingress_controller(stack: StackConfig) -> Pods:
@@ -116,6 +121,7 @@ def flows(stack: StackConfig) -> list[Flow]:
             Flow(django, ingress, _tcp(443, 80), "public names of LiveKit and Keycloak"),
         ]
     out.append(Flow(migrate, postgres, _tcp(5432), "schema migrations"))
+    out.append(Flow(CONTROL_PLANE, Pods(GUARD, "webhook"), _tcp(WEBHOOK_PORT), "admission reviews"))
     out += [Flow(nodes, redis, _tcp(6379), "LiveKit routing bus (host network)") for nodes in _nodes()]
     if stack.identity.provider == "proconnect":
         out.append(Flow(keycloak, INTERNET, _tcp(443), "ProConnect identity federation"))
@@ -163,9 +169,11 @@ def _policy(
 ) -> dict[str, Any]:
     types = [t for t, rules in (("Ingress", ingress), ("Egress", egress)) if rules is not None]
     spec: dict[str, Any] = {"podSelector": pod_selector, "policyTypes": types}
-    if ingress is not None:
+    # A type without rules denies all. An empty list is not written: the API server drops it, and an
+    # apply that sends it again counts as a change of spec every time (a new generation).
+    if ingress:
         spec["ingress"] = ingress
-    if egress is not None:
+    if egress:
         spec["egress"] = egress
     return {
         "apiVersion": "networking.k8s.io/v1",

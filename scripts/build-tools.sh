@@ -6,13 +6,13 @@
 # that group alone.
 #
 #   scripts/build-tools.sh [GROUP ...]     groups: kubernetes etcd kwok pulumi livekit gitlab-ci-local
-#                                          keycloak (default: all of them)
+#                                          keycloak gatekeeper (default: all of them)
 #
 # Cache: ${VISIO_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/visio-tools}/<hash of every group>/bin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_GROUPS=(kubernetes etcd kwok pulumi livekit gitlab-ci-local keycloak)
+ALL_GROUPS=(kubernetes etcd kwok pulumi livekit gitlab-ci-local keycloak gatekeeper)
 # Bumped when the shared build steps below change what they produce.
 GENERATION=1
 groups=("$@")
@@ -53,6 +53,9 @@ recipe_pulumi() {
 recipe_livekit() {
   pkgs=(github.com/livekit/livekit-server/cmd/server)
 }
+recipe_gatekeeper() {
+  pkgs=(github.com/open-policy-agent/gatekeeper/v3)
+}
 
 binaries() {
   case "$1" in
@@ -63,6 +66,7 @@ binaries() {
     livekit) echo "livekit-server" ;;
     gitlab-ci-local) echo "gitlab-ci-local" ;;
     keycloak) echo "kc.sh" ;;
+    gatekeeper) echo "gatekeeper" ;;
     *) echo "error: unknown tool group '$1' (known: ${ALL_GROUPS[*]})" >&2; exit 2 ;;
   esac
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from fnmatch import fnmatchcase
 from typing import Any
 
 from policies.engine.cel import RESOURCES, SUBRESOURCES, CelCheck, literal
@@ -17,6 +18,7 @@ from policies.engine.config import Exemption, PolicyConfig
 from policies.engine.evaluate import enforcement_of
 from policies.engine.exemptions import is_expired
 from policies.engine.model import Enforcement
+from policies.engine.owners import HASH_LABEL
 from policies.engine.rule import Context, Rule
 from policies.rules import ALL_RULES
 
@@ -71,11 +73,29 @@ def _glob(pattern: str) -> str:
 
 
 def _not_exempted(exemption: Exemption) -> str:
+    """The object is neither selected by the exemption nor made by a controller it selects."""
     sel = exemption.resource
-    parts = [f"{field}.matches({literal(_glob(value))})"
-             for field, value in (("object.kind", sel.kind), ("object.metadata.name", sel.name),
-                                  ("request.namespace", sel.namespace)) if value is not None]
-    return "!(" + (" && ".join(parts) or "true") + ")"
+
+    def glob(expr: str, pattern: str) -> str:
+        return f"{expr}.matches({literal(_glob(pattern))})"
+
+    def selects(kind: str, name: str) -> list[str]:
+        return [glob(e, p) for e, p in ((kind, sel.kind), (name, sel.name)) if p is not None]
+
+    namespace = [glob("request.namespace", sel.namespace)] if sel.namespace is not None else []
+    itself = " && ".join([*selects("object.kind", "object.metadata.name"), *namespace]) or "true"
+    controller = "o.?controller.orValue(false) == true"
+    owners = [" && ".join([controller, *selects("o.kind", "o.name"), *namespace])]
+    if sel.kind is None or fnmatchcase("Deployment", sel.kind):
+        # A Pod of the Deployment: its ReplicaSet is named <deployment>-<pod-template-hash>.
+        hashed = f"object.metadata.labels[{literal(HASH_LABEL)}]"
+        deployment = f"o.name.substring(0, o.name.size() - {hashed}.size() - 1)"
+        owners.append(" && ".join([
+            controller, "o.kind == 'ReplicaSet'", f"{literal(HASH_LABEL)} in object.metadata.?labels.orValue({{}})",
+            f"o.name.endsWith('-' + {hashed})", *([glob(deployment, sel.name)] if sel.name is not None else []),
+            *namespace]))
+    made = "object.metadata.?ownerReferences.orValue([]).exists(o, " + " || ".join(f"({o})" for o in owners) + ")"
+    return f"!(({itself}) || {made})"
 
 
 def _resource_rules(kinds: Sequence[str]) -> list[dict[str, Any]]:

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
 from policies.engine.adapters import from_kubernetes
-from policies.engine.catalog import UNUSABLE_INPUT
+from policies.engine.catalog import ENGINE_RULES, UNUSABLE_INPUT
 from policies.engine.config import Exemption, PolicyConfig
 from policies.engine.evaluate import evaluate
-from policies.engine.exemptions import is_expired
+from policies.engine.exemptions import Exemptions, is_expired
 from policies.engine.model import Resource, ResourceRef
+from policies.engine.owners import as_owner_path, controllers
 from policies.engine.report import Finding
 from policies.engine.rule import Rule
 from policies.rules import ALL_RULES
@@ -47,7 +48,8 @@ def webhook_rules() -> tuple[Rule, ...]:
 
 
 def _per_object(rule: Rule) -> bool:
-    return rule.check is not None or (rule.check_stack is not None and rule.per_object)
+    judged = rule.check is not None or (rule.check_stack is not None and rule.per_object)
+    return judged and "kubernetes" in rule.judges
 
 
 def _complete(rule: Rule) -> bool:
@@ -61,9 +63,12 @@ def _selects(exemption: Exemption, ref: ResourceRef) -> bool:
         (ref.kind, sel.kind), (ref.name, sel.name), (ref.namespace or "", sel.namespace)))
 
 
-def rules_for(ref: ResourceRef, config: PolicyConfig, today: dt.date) -> tuple[Rule, ...]:
-    """The webhook's rules, and each CEL rule whose unexpired exemption left this object to the webhook."""
-    left = {e.rule for e in config.exemptions if not is_expired(e, today) and _selects(e, ref)}
+def rules_for(ref: ResourceRef, config: PolicyConfig, today: dt.date,
+              owners: Sequence[tuple[str, str]] = ()) -> tuple[Rule, ...]:
+    """The webhook's rules, and each CEL rule whose unexpired exemption left this object to the webhook
+    (the exemption selects the object or the workload that made it)."""
+    refs = [ref, *(ResourceRef(kind, name, ref.namespace) for kind, name in owners)]
+    left = {e.rule for e in config.exemptions if not is_expired(e, today) and any(_selects(e, r) for r in refs)}
     return tuple(r for r in ALL_RULES if _per_object(r) and (r in webhook_rules() or r.id in left))
 
 
@@ -141,12 +146,32 @@ def decide(review: Mapping[str, Any], config: PolicyConfig, today: dt.date | Non
     except Exception as exc:  # an object the engine cannot read is refused, never let through
         return _refused(uid, operation, dry_run, ref, f"the object cannot be read ({type(exc).__name__})")
     ref = resource.ref
-    rules = rules_for(ref, config, today)
+    owners = list(controllers(body))
+    rules = rules_for(ref, config, today, owners)
     others = list(related(ref.namespace)) if related is not None and ref.namespace else []
     report = evaluate([resource, *(r for r in others if r.ref != ref)], config, rules=rules, today=today)
-    mine = [f for f in report.findings if f.resource == ref]
+    exemptions = Exemptions(config.exemptions, today)
+    mine, exempted = [], [f for f in report.exempted if f.resource == ref]
+    for finding in (f for f in report.findings if f.resource == ref):
+        by_owner = _owner_exemption(finding, owners, exemptions)
+        if by_owner is None:
+            mine.append(finding)
+        else:
+            exempted.append(replace(finding, exempted_by=by_owner))
     denied = tuple(f for f in mine if f.enforcement == "mandatory")
     warned = tuple(f for f in mine if f.enforcement != "mandatory")
-    exempted = tuple(f for f in report.exempted if f.resource == ref)
-    return Decision(uid, not denied, ref, operation, dry_run, denied, warned, exempted,
+    return Decision(uid, not denied, ref, operation, dry_run, denied, warned, tuple(exempted),
                     tuple(r.id for r in rules))
+
+
+def _owner_exemption(finding: Finding, owners: Sequence[tuple[str, str]], exemptions: Exemptions) -> Exemption | None:
+    """The exemption of the workload that made the object, at the same field of its pod template."""
+    if finding.rule in ENGINE_RULES:
+        return None
+    for kind, name in owners:
+        path = as_owner_path(finding.path, finding.resource.kind, kind)
+        if path is not None:
+            found = exemptions.find(finding.rule, ResourceRef(kind, name, finding.resource.namespace), path)
+            if found is not None:
+                return found
+    return None

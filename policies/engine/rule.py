@@ -44,6 +44,9 @@ class Rule:
     help: str = ""
     # The rule's decision in CEL, for the API server to enforce at admission without the webhook.
     cel: Callable[[PolicyConfig], CelCheck] | None = None
+    # What the rule judges: Kubernetes objects (in manifests, a live cluster or a program), the
+    # program's other Pulumi resources, or the stack itself (backend, secrets provider).
+    judges: tuple[Literal["kubernetes", "pulumi", "stack"], ...] = ("kubernetes",)
     # The stack check judges each object on its own and the ConfigMaps of its namespace, so the
     # admission webhook can run it on one object at a time.
     per_object: bool = False

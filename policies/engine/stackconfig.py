@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from common.config.loader import Stack
+from common.config.model import StackConfig
 from common.errors import InputError
 from common.keypath import format_path, key_path, plain_message
 from common.paths import PROJECT_ROOT, display
@@ -63,7 +64,11 @@ def load_policy_config(path: Path) -> PolicyConfig:
 
 def from_stack(stack: Stack) -> PolicyConfig:
     """What a stack allows: its registry and names, its region, its profile and exemptions."""
-    cfg = stack.config
+    return from_config(stack.config)
+
+
+def from_config(cfg: StackConfig) -> PolicyConfig:
+    """`from_stack` for a configuration the Pulumi engine handed over (the program's own)."""
     policy = cfg.policy
     exemptions = []
     if policy.exemptionsFile:

@@ -64,6 +64,9 @@ BUILTIN = (
              "ValidatingWebhookConfiguration", False),
     Resource("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
              "MutatingWebhookConfiguration", False),
+    Resource("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "ValidatingAdmissionPolicy", False),
+    Resource("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings",
+             "ValidatingAdmissionPolicyBinding", False),
 )
 CERT_MANAGER = (
     Resource("cert-manager.io", "v1", "issuers", "Issuer", True),

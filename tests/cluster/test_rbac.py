@@ -13,7 +13,8 @@ from visio.cluster.kinds import KINDS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 DRIFT_ONLY = {("policy", "poddisruptionbudgets"), ("autoscaling", "horizontalpodautoscalers"),
-              ("cert-manager.io", "certificates")}
+              ("cert-manager.io", "certificates"), ("admissionregistration.k8s.io", "validatingadmissionpolicies"),
+              ("admissionregistration.k8s.io", "validatingadmissionpolicybindings")}
 
 
 def _rules(name: str) -> list[dict[str, Any]]:

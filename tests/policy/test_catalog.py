@@ -31,3 +31,11 @@ def test_docs_rules_tables_list_exactly_the_catalog_in_order() -> None:
     rows = ROW.findall(DOCS.read_text(encoding="utf-8"))
     assert all(anchor == rule_id for anchor, rule_id in rows), rows
     assert [rule_id for _, rule_id in rows] == list(catalog())
+
+
+def test_docs_enforcement_table_is_the_catalog() -> None:
+    from policies.admission.where import table
+
+    found = re.search(r"<!-- enforcement -->\n(.*?)\n<!-- /enforcement -->", DOCS.read_text(encoding="utf-8"), re.S)
+    assert found, "docs/policies.md: the <!-- enforcement --> table is missing"
+    assert found.group(1) == table(), "docs/policies.md: paste policies.admission.where.table() between the markers"

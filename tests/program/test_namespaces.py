@@ -13,6 +13,7 @@ LEVEL = {
     "visio-captioning": "restricted",
     # Host networking and host ports: only "privileged" admits LiveKit and coturn.
     "visio-media": "privileged",
+    "visio-guard": "restricted",
 }
 
 
@@ -26,7 +27,7 @@ def test_namespaces_carry_pod_security_and_ministry_labels(stack: str) -> None:
         labels = ns.inputs["metadata"]["labels"]
         assert labels["pod-security.kubernetes.io/enforce"] == LEVEL[ns.name]
         assert labels["visio.gouv.fr/ministry"] == config.ministry
-        assert labels["visio.gouv.fr/data-classification"] in {"call-content", "personal-data"}
+        assert labels["visio.gouv.fr/data-classification"] in {"call-content", "personal-data", "configuration"}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -86,7 +86,7 @@ def test_exports_name_the_public_endpoints(stack: str) -> None:
         f"turns:{turn.domain}:{turn.tlsPort}?transport=tcp",
         f"turn:{turn.domain}:3478?transport=udp",
     ]
-    expected = {"signalling", "media", "identity"} | ({"captioning"} if config.captioning.enabled else set())
+    expected = {"signalling", "media", "identity", "guard"} | ({"captioning"} if config.captioning.enabled else set())
     assert outputs["namespaces"] == {name: f"visio-{name}" for name in expected}
     assert not any(isinstance(v, Secret) for v in outputs.values())
 
@@ -108,8 +108,8 @@ def test_every_object_is_valid_for_the_cluster_version(stack: str) -> None:
             unchecked.append(obj["kind"])
             continue
         kubernetes_validate.validate(obj, config.cluster.kubernetesVersion, strict=True)
-    # Only the TURN certificate, and only when cert-manager issues it.
-    assert unchecked == (["Certificate"] if config.tls.issuer else [])
+    # Only the TURN and the webhook's certificates, and only when cert-manager issues them.
+    assert unchecked == (["Certificate", "Certificate"] if config.tls.issuer else [])
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -38,6 +38,7 @@ from common import markers
 from common.config.loader import stack_path
 from common.errors import InputError
 from common.paths import PROJECT_ROOT, display
+from visio.plan import mocktls
 from visio.plan.expand import CHART_TYPE, ChildObject, expand, group_of, is_cluster_scoped, plain_numbers
 from visio.plan.pulumiconfig import engine_config
 
@@ -224,6 +225,9 @@ class ProgramMocks(pulumi.runtime.Mocks):
             state["result"] = _random_password(args.inputs)
         if args.typ == CHART_TYPE:
             state["resources"] = []
+        if args.typ in mocktls.TYPES:
+            identity = f"{pulumi.get_project()}/{pulumi.get_stack()}/{args.name}"
+            state.update(mocktls.outputs(args.typ, args.inputs, identity))
         return (f"{args.name}-id" if args.custom else None), state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:

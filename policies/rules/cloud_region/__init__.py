@@ -90,6 +90,7 @@ def check(resource: Resource, ctx: Context) -> Iterator[Violation]:
 
 
 RULE = Rule(
+    judges=("pulumi",),
     id="cloud-region",
     description="Cloud resources stay in allowed regions and, under secnumcloud, with EU operators",
     check=check,

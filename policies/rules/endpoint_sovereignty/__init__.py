@@ -75,6 +75,7 @@ def check(resource: Resource, ctx: Context) -> Iterator[Violation]:
 
 
 RULE = Rule(
+    judges=("kubernetes", "pulumi"),  # the Kubernetes provider's API server too
     id=RULE_ID,
     description="Endpoints named in the configuration are located in the EU/EEA and, under secnumcloud, "
     "operated by companies under EU/EEA law",

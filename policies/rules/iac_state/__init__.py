@@ -119,6 +119,7 @@ def check_stack(
 
 
 RULE = Rule(
+    judges=("stack",),
     id="iac-state",
     description="Pulumi state and secrets encryption stay on self-managed, EU-controlled services",
     check_stack=check_stack,
