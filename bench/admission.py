@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import copy
 import datetime as dt
 import json
@@ -37,7 +38,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -255,9 +256,10 @@ def _gatekeeper_files() -> Path:
     return Path(json.loads(found.stdout)["Dir"])
 
 
-def gatekeeper(stack: str, bodies: list[tuple[bytes, bool]], levels: Sequence[int], seconds: float,
-               tmp: Path, ca: Path, cert: Path, key: Path) -> list[dict[str, Any]]:
-    """The same load against Gatekeeper's webhook, its constraint loaded from a local control plane."""
+@contextlib.contextmanager
+def gatekeeper(stack: str, bodies: list[tuple[bytes, bool]], tmp: Path, ca: Path, cert: Path,
+               key: Path) -> Iterator[str]:
+    """Gatekeeper's webhook, its constraint loaded from a local control plane; yields its URL."""
     from common.config import load_stack
     from policies.engine.stackconfig import from_stack
 
@@ -322,7 +324,7 @@ def gatekeeper(stack: str, bodies: list[tuple[bytes, bool]], levels: Sequence[in
             if time.monotonic() > deadline:
                 raise SystemExit("Gatekeeper never refused a foreign image")
             time.sleep(1)
-        return _levels(url, ca, bodies, levels, seconds, check=False)
+        yield url
     finally:
         if process is not None:
             process.terminate()
@@ -333,8 +335,11 @@ def gatekeeper(stack: str, bodies: list[tuple[bytes, bool]], levels: Sequence[in
 def measure(stack: str, seconds: float, levels: Sequence[int], with_gatekeeper: bool) -> dict[str, Any]:
     bodies = reviews(stack)
     peer: list[dict[str, Any]] | None = None
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack_of:
         ca, cert, key = _pki(Path(tmp))
+        # Both webhooks are measured while the control plane Gatekeeper needs is up: same machine load.
+        peer_url = stack_of.enter_context(gatekeeper(stack, bodies, Path(tmp), ca, cert, key)) \
+            if with_gatekeeper else None
         port = _free_port()
         process = _serve(stack, cert, key, port, Path(tmp) / "decisions.log")
         try:
@@ -344,8 +349,8 @@ def measure(stack: str, seconds: float, levels: Sequence[int], with_gatekeeper: 
         finally:
             process.terminate()
             process.wait(timeout=30)
-        if with_gatekeeper:
-            peer = gatekeeper(stack, bodies, levels, seconds, Path(tmp), ca, cert, key)
+        if peer_url is not None:
+            peer = _levels(peer_url, ca, bodies, levels, seconds, check=False)
     kinds: dict[str, int] = {}
     for body, _ in bodies:
         kind = json.loads(body)["request"]["kind"]["kind"]
