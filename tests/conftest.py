@@ -26,8 +26,9 @@ def run_visio(*args: str, cwd: Path = ROOT, timeout: float = 120, env: dict[str,
 def one_target(text: str, command: str) -> dict[str, Any]:
     """The one target of a JSON report, after checking the shape every command shares."""
     doc = json.loads(text)
-    assert set(doc) == {"command", "passed", "targets"} and doc["command"] == command, list(doc)
+    assert set(doc) == {"command", "passed", "targets", "findings"} and doc["command"] == command, list(doc)
     [target] = doc["targets"]
+    assert doc["findings"] == [{**f, "target": target["name"]} for f in target["findings"]]
     assert {"name", "findings", "exempted", "exemptions", "summary"} <= set(target)
     assert doc["passed"] is target["summary"]["passed"]
     return target  # type: ignore[no-any-return]

@@ -130,6 +130,10 @@ def test_planted_defects_are_found_exactly(tmp_path: Path) -> None:
     assert registry["evidence"]["registry"] == "docker.io"
     assert registry["source"].endswith("apps/edge.yaml.items[0]")
     assert report["summary"]["mandatory"] == 5
+    # The same findings as one list at the top, each naming its target.
+    flat = json.loads(result.stdout)["findings"]
+    assert [{k: v for k, v in f.items() if k != "target"} for f in flat] == report["findings"]
+    assert {f["target"] for f in flat} == {report["name"]}
 
     text = audit("--policy-config", root / "policy.yaml", root / "namespace.yaml", root / "apps", cwd=tmp_path)
     assert text.returncode == 1

@@ -2,9 +2,12 @@
 
     {"command": "scan", "passed": false, "targets": [
         {"name": ..., <what the command says of the target>,
-         "findings": [...], "exempted": [...], "exemptions": [...], "summary": {...}}]}
+         "findings": [...], "exempted": [...], "exemptions": [...], "summary": {...}}],
+     "findings": [...]}
 
-`passed` is the verdict the exit code gives. Findings are sorted; keys are stable.
+`passed` is the verdict the exit code gives. The top-level `findings` lists every target's findings
+in one list, each naming its `target`, for tools that read one list (`jq '.findings[]'`, scorers).
+Findings are sorted; keys are stable.
 """
 
 from __future__ import annotations
@@ -45,8 +48,9 @@ def target_dict(target: Target) -> dict[str, Any]:
 
 
 def document(command: str, targets: Sequence[Target]) -> dict[str, Any]:
-    return {"command": command, "passed": all(t.report.passed for t in targets),
-            "targets": [target_dict(t) for t in targets]}
+    dicts = [target_dict(t) for t in targets]
+    return {"command": command, "passed": all(t.report.passed for t in targets), "targets": dicts,
+            "findings": [{**f, "target": d["name"]} for d in dicts for f in d["findings"]]}
 
 
 def render(command: str, targets: Sequence[Target]) -> str:
