@@ -92,11 +92,16 @@ def _split(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
 def _install(cluster: LocalCluster, rule: Rule, config: PolicyConfig, canary: Mapping[str, Any] | None) -> None:
     docs = [d for d in validating_policies(config, TODAY) if d["metadata"]["name"] == policy_name(rule.id)]
     assert len(docs) == 2, f"{rule.id}: no policy generated"
-    # One policy at a time: the API server names only the first policy that refuses.
+    # One policy at a time: the API server names only the first policy that refuses. This rule's own
+    # is removed too, and seen gone, so that what refuses the canary below is the new one.
     for kind in ("validatingadmissionpolicybinding", "validatingadmissionpolicy"):
         for item in cluster.get(kind)["items"]:
-            if item["metadata"]["name"].startswith("visio-") and item["metadata"]["name"] != policy_name(rule.id):
+            if item["metadata"]["name"].startswith("visio-"):
                 cluster.kubectl("delete", kind, item["metadata"]["name"])
+    deadline = time.monotonic() + PROPAGATION
+    while canary is not None and _judge(cluster, canary, rule).by_policy:
+        assert time.monotonic() < deadline, f"{rule.id}: the removed policy still refuses"
+        time.sleep(0.5)
     cluster.apply(docs)
     policy = cluster.get("validatingadmissionpolicy", policy_name(rule.id))
     warnings = (policy.get("status") or {}).get("typeChecking", {}).get("expressionWarnings")
@@ -217,3 +222,57 @@ def test_image_references_are_parsed_by_the_policy_as_by_the_runtime(
             disagreements.append(f"{image}: engine {flags or 'admits'}, API server {verdict.text or 'admits'}")
     assert checked >= len(REFERENCES) - 3, f"the API server judged only {checked} references"
     assert not disagreements, "\n".join(disagreements)
+
+
+def test_an_exemption_in_force_leaves_its_workload_and_the_pods_made_from_it_to_the_webhook(
+        local_cluster: LocalCluster, namespaces: set[str]) -> None:
+    import datetime as dt
+
+    from policies.engine.config import Exemption, Selector
+
+    def exemption(name: str, days: int) -> Exemption:
+        selector = Selector(kind="Deployment", namespace="visio-media", name=name)
+        return Exemption(rule="image-registry", resource=selector,
+                         justification="mirrored next quarter, reviewed", approver="rssi@gouv.fr",
+                         expiry=TODAY + dt.timedelta(days=days))
+
+    config = PolicyConfig(allowedRegistries=["registry.gouv.fr/visio"], production=True,
+                          exemptions=[exemption("media-*", 30), exemption("legacy-*", -1)])
+    rule = next(r for r in CEL_RULES if r.id == "image-registry")
+    image = "ghcr.io/livekit/livekit-server:v1.9"
+    spec = {"containers": [{"name": "c", "image": image}]}
+
+    def deployment(name: str) -> dict[str, Any]:
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "visio-media"},
+                "spec": {"selector": {"matchLabels": {"app": name}},
+                         "template": {"metadata": {"labels": {"app": name}}, "spec": spec}}}
+
+    def pod(owner: str, kind: str = "ReplicaSet", hashed: str | None = "6f7c9d") -> dict[str, Any]:
+        meta: dict[str, Any] = {"name": f"{owner}-x1", "namespace": "visio-media", "ownerReferences": [
+            {"apiVersion": "apps/v1", "kind": kind, "name": owner, "uid": "0a1b", "controller": True}]}
+        if hashed:
+            meta["labels"] = {"pod-template-hash": hashed}
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+
+    _ensure_namespace(local_cluster, namespaces, deployment("x"))
+    _install(local_cluster, rule, config, deployment("other-sfu"))
+    admitted = {
+        "the exempted Deployment": deployment("media-sfu"),
+        "a Pod of its ReplicaSet": pod("media-sfu-6f7c9d"),
+        "its ReplicaSet": {**deployment("media-sfu-6f7c9d"), "kind": "ReplicaSet", "metadata": {
+            "name": "media-sfu-6f7c9d", "namespace": "visio-media", "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "Deployment", "name": "media-sfu", "uid": "0a1c",
+                 "controller": True}]}},
+    }
+    refused = {
+        "another Deployment": deployment("other-sfu"),
+        "a Deployment whose exemption expired": deployment("legacy-sfu"),
+        "a Pod whose ReplicaSet name does not carry its hash": pod("media-sfu-6f7c9d", hashed="zzzz"),
+        "a Pod owned by something else of that name": pod("media-sfu", kind="StatefulSet", hashed=None),
+    }
+    for what, obj in admitted.items():
+        verdict = _judge(local_cluster, obj, rule)
+        assert verdict.admitted, f"{what}: {verdict.text}"
+    for what, obj in refused.items():
+        verdict = _judge(local_cluster, obj, rule)
+        assert not verdict.admitted and verdict.by_policy, f"{what}: {verdict.text or 'admitted'}"
