@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -75,10 +76,17 @@ def test_a_deployment_applied_by_hand_from_a_foreign_registry_is_found(deployed:
     assert refused.returncode != 0 and "ValidatingAdmissionPolicy 'visio-image-" in refused.stderr  # the Guard
     # What got in before the Guard was installed: the policies' bindings away, the Deployment applied.
     cluster.kubectl("delete", "validatingadmissionpolicybinding", "-l", "app.kubernetes.io/part-of=visio")
-    cluster.kubectl("create", "deployment", "rogue", "-n", "hand-made", "--image", "nginx:1.27")
-    deployed.apply()
     try:
+        deadline = time.monotonic() + 30  # until the API server's admission chain has seen them go
+        while cluster.kubectl("create", "deployment", "rogue", "-n", "hand-made", "--image", "nginx:1.27",
+                              check=False).returncode != 0:
+            assert time.monotonic() < deadline, "the bindings' removal never reached admission"
+            time.sleep(0.5)
+        # Its ReplicaSet and Pods are made before the Guard comes back.
         cluster.kubectl("rollout", "status", "deployment/rogue", "-n", "hand-made", "--timeout=120s")
+    finally:
+        deployed.apply()
+    try:
         code, doc, _ = scan_json(cluster.kubeconfig, "--stack", STACK)
         [found] = [f for f in doc["findings"] if f["resource"]["namespace"] == "hand-made"
                    and f["rule"] == "image-registry"]
