@@ -25,27 +25,41 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Each module defines `register(app)`; the order is the order of `visio --help`.
-COMMANDS = (
-    "visio.stacks.command",
-    "visio.stacks.validate",
-    "visio.plan.command",
-    "visio.audit.command",
-    "visio.scan.command",
-    "visio.drift.command",
-    "visio.summarize.command",
-    "visio.verify.command",
-    "visio.capacity.command",
-    "visio.admission.command",
-)
+# Command -> the module defining `register(app)` for it, in the order of `visio --help`. Only the
+# module of the command being run is imported: a one-file `visio audit` does not load the Kubernetes
+# client, the stack models or the report renderers that other commands need.
+COMMANDS = {
+    "stacks": "visio.stacks.command",
+    "validate": "visio.stacks.validate",
+    "plan": "visio.plan.command",
+    "audit": "visio.audit.command",
+    "scan": "visio.scan.command",
+    "drift": "visio.drift.command",
+    "summarize": "visio.summarize.command",
+    "verify": "visio.verify.command",
+    "capacity": "visio.capacity.command",
+    "admission": "visio.admission.command",
+}
+_loaded: set[str] = set()
 
 
-def _load_commands() -> None:
-    for module in COMMANDS:
-        importlib.import_module(module).register(app)
+@app.callback()
+def _group() -> None:
+    """Sovereign Visio platform: stacks, offline plans and sovereignty audits."""
 
 
-_load_commands()
+def load_commands(names: list[str] | None = None) -> typer.Typer:
+    """Register the named commands (every one when None) and return the app."""
+    for name in names if names is not None else list(COMMANDS):
+        if name not in _loaded:
+            importlib.import_module(COMMANDS[name]).register(app)
+            _loaded.add(name)
+    return app
+
+
+def _command_in(args: list[str]) -> str | None:
+    first = next((a for a in args if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
 
 
 def _crash_line(exc: BaseException) -> str:
@@ -67,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
     try:
+        # Help and unknown commands list every command; a known one loads alone.
+        command = _command_in(args)
+        load_commands([command] if command is not None else None)
         app(args=args, prog_name="visio", standalone_mode=True)
     except InputError as exc:
         for line in exc.problems:

@@ -15,13 +15,10 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import dns.exception
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdatatype
-import dns.resolver
+if TYPE_CHECKING:
+    import dns.message
 
 MAX_CNAME_DEPTH = 8
 MAX_PARALLEL = 32
@@ -49,6 +46,9 @@ class Resolver:
     _answers: dict[str, Resolution] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # dnspython is loaded only when a name is looked up: most runs judge offline.
+        import dns.resolver
+
         if self.nameservers:
             self._stub = dns.resolver.Resolver(configure=False)
             self._stub.nameservers = list(self.nameservers)
@@ -61,6 +61,10 @@ class Resolver:
 
     def _query(self, name: str, rdtype: str, until: float | None) -> tuple[list[str], list[str], str | None]:
         """(CNAME targets in order, addresses, failure) for one query type, given up at `until`."""
+        import dns.exception
+        import dns.rdatatype
+        import dns.resolver
+
         lifetime = self.timeout
         if until is not None:
             lifetime = min(lifetime, until - time.monotonic())

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from common.config import load_stack, stack_names
 from components import catalogue
 from tests.conftest import one_target, run_visio
-from visio.cli import app
+from visio.cli import load_commands
 from visio.report.checkresult import CheckResult
 from visio.verify import identityrun, livekit, localrun
 from visio.verify.local import free_port
@@ -139,7 +139,7 @@ def test_removing_denied_peer_ip_fails_with_the_relays_not_refused(tmp_path: Pat
     monkeypatch.setattr(localrun, "verify_local", weakened)
     monkeypatch.setattr(identityrun, "keycloak_checks", lambda stack: [])  # tests/infra/test_verify_identity.py
     report = tmp_path / "verify.xml"
-    result = CliRunner().invoke(app, ["verify", "--local", "--format", "junit", "--output", str(report)])
+    result = CliRunner().invoke(load_commands(), ["verify", "--local", "--format", "junit", "--output", str(report)])
     assert result.exit_code == 1, result.output
     (results,) = seen
 
@@ -172,7 +172,7 @@ def test_weakened_json_and_sarif_reports_carry_the_failure(tmp_path: Path, monke
     monkeypatch.setattr(identityrun, "keycloak_checks", lambda stack: [])
     for fmt in ("json", "sarif"):
         out = tmp_path / f"verify.{fmt}"
-        result = CliRunner().invoke(app, ["verify", "--local", "--format", fmt, "--output", str(out)])
+        result = CliRunner().invoke(load_commands(), ["verify", "--local", "--format", fmt, "--output", str(out)])
         assert result.exit_code == 1, result.output
         if fmt == "json":
             doc = one_target(out.read_text(), "verify")

@@ -11,7 +11,6 @@ from enum import StrEnum
 from pathlib import Path
 
 from common.errors import InputError
-from visio.report import html, junit, sarif
 from visio.report import json as json_report
 from visio.report.files import write_all
 from visio.report.target import Target
@@ -27,11 +26,18 @@ class Format(StrEnum):
 
 
 def render(command: str, targets: Sequence[Target], fmt: Format, as_junit: Callable[[], str] | None = None) -> str:
+    # Each renderer is imported when asked for: the HTML one loads Jinja and its templates.
     if fmt is Format.sarif:
+        from visio.report import sarif
+
         return json_document(sarif.render(targets))
     if fmt is Format.junit:
+        from visio.report import junit
+
         return xml_document(as_junit() if as_junit is not None else junit.render(targets))
     if fmt is Format.html:
+        from visio.report import html
+
         return xml_document(html.render(targets))
     if fmt is Format.json:
         return json_document(json_report.render(command, targets))
