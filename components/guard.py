@@ -71,7 +71,7 @@ class Guard(pulumi.ComponentResource):
             values=guard_values.values(stack, policy),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace, *self.network, *extra]),
         )
-        self.policies = [self._admission(doc, []) for doc in policies]
+        self.policies = [self._admission(doc) for doc in policies]
         # Registered once the webhook is up: until then the stack's own objects are not held by it.
         self.webhook = self._webhook(webhook, ca_bundle, stack.tls.issuer is not None)
         self.register_outputs({"namespace": self.namespace.metadata.name})
@@ -103,9 +103,9 @@ class Guard(pulumi.ComponentResource):
         )
         return secret, ca.cert_pem
 
-    def _admission(self, doc: Mapping[str, Any], depends_on: list[pulumi.Resource]) -> pulumi.Resource:
+    def _admission(self, doc: Mapping[str, Any]) -> pulumi.Resource:
         meta, name = doc["metadata"], f"{doc['kind']}/{doc['metadata']['name']}"
-        opts = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+        opts = pulumi.ResourceOptions(parent=self)
         if doc["kind"] == "ValidatingAdmissionPolicy":
             return k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
                 name, metadata=_meta(meta), spec=doc["spec"], opts=opts)

@@ -107,6 +107,10 @@ def _resource_rules(kinds: Sequence[str]) -> list[dict[str, Any]]:
             for group, plurals in sorted(groups.items())]
 
 
+def _meta(name: str, rule_id: str, labels: dict[str, str] | None) -> dict[str, Any]:
+    return {"name": name, "labels": dict(labels or {}), "annotations": {RULE_ANNOTATION: rule_id}}
+
+
 def validating_policies(config: PolicyConfig, today: dt.date | None = None,
                         labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Each CEL rule's ValidatingAdmissionPolicy and its binding, in rule order."""
@@ -115,7 +119,6 @@ def validating_policies(config: PolicyConfig, today: dt.date | None = None,
     for rule, check, level in cel_rules(config):
         name = policy_name(rule.id)
         exemptions = [e for e in config.exemptions if e.rule == rule.id and not is_expired(e, today)]
-        meta = {"name": name, "labels": dict(labels or {}), "annotations": {RULE_ANNOTATION: rule.id}}
         spec: dict[str, Any] = {
             "failurePolicy": "Fail",
             "matchConstraints": {"resourceRules": _resource_rules(check.kinds)},
@@ -127,10 +130,11 @@ def validating_policies(config: PolicyConfig, today: dt.date | None = None,
         if exemptions:
             spec["matchConditions"] = [{"name": f"exemption-{i}", "expression": _not_exempted(e)}
                                        for i, e in enumerate(exemptions)]
-        out.append({"apiVersion": API_VERSION, "kind": "ValidatingAdmissionPolicy", "metadata": meta, "spec": spec})
+        out.append({"apiVersion": API_VERSION, "kind": "ValidatingAdmissionPolicy",
+                    "metadata": _meta(name, rule.id, labels), "spec": spec})
         out.append({
             "apiVersion": API_VERSION, "kind": "ValidatingAdmissionPolicyBinding",
-            "metadata": {"name": name, "labels": dict(labels or {}), "annotations": {RULE_ANNOTATION: rule.id}},
+            "metadata": _meta(name, rule.id, labels),
             "spec": {
                 "policyName": name,
                 "validationActions": ["Deny"] if level == "mandatory" else ["Warn", "Audit"],

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from fnmatch import fnmatchcase
+from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 from policies.engine.adapters import from_kubernetes
 from policies.engine.catalog import ENGINE_RULES, UNUSABLE_INPUT
 from policies.engine.config import Exemption, PolicyConfig
 from policies.engine.evaluate import evaluate
-from policies.engine.exemptions import Exemptions, is_expired
+from policies.engine.exemptions import Exemptions, is_expired, selects
 from policies.engine.model import Resource, ResourceRef
 from policies.engine.owners import as_owner_path, controllers
 from policies.engine.report import Finding
@@ -43,7 +43,9 @@ MAX_LISTED = 8
 Related = Callable[[str], Sequence[Resource]]
 
 
+@cache
 def webhook_rules() -> tuple[Rule, ...]:
+    # Once per process: the catalog is fixed, and this is asked on every request.
     return tuple(r for r in ALL_RULES if _per_object(r) and not (r.cel and _complete(r)))
 
 
@@ -57,18 +59,12 @@ def _complete(rule: Rule) -> bool:
     return rule.cel(PolicyConfig()).complete
 
 
-def _selects(exemption: Exemption, ref: ResourceRef) -> bool:
-    sel = exemption.resource
-    return all(pattern is None or fnmatchcase(value, pattern) for value, pattern in (
-        (ref.kind, sel.kind), (ref.name, sel.name), (ref.namespace or "", sel.namespace)))
-
-
 def rules_for(ref: ResourceRef, config: PolicyConfig, today: dt.date,
               owners: Sequence[tuple[str, str]] = ()) -> tuple[Rule, ...]:
     """The webhook's rules, and each CEL rule whose unexpired exemption left this object to the webhook
     (the exemption selects the object or the workload that made it)."""
     refs = [ref, *(ResourceRef(kind, name, ref.namespace) for kind, name in owners)]
-    left = {e.rule for e in config.exemptions if not is_expired(e, today) and any(_selects(e, r) for r in refs)}
+    left = {e.rule for e in config.exemptions if not is_expired(e, today) and any(selects(e, r) for r in refs)}
     return tuple(r for r in ALL_RULES if _per_object(r) and (r in webhook_rules() or r.id in left))
 
 
@@ -82,7 +78,6 @@ class Decision:
     denied: tuple[Finding, ...] = ()
     warned: tuple[Finding, ...] = ()
     exempted: tuple[Finding, ...] = ()
-    rules: tuple[str, ...] = field(default=())
 
     @property
     def message(self) -> str:
@@ -148,11 +143,16 @@ def decide(review: Mapping[str, Any], config: PolicyConfig, today: dt.date | Non
     ref = resource.ref
     owners = list(controllers(body))
     rules = rules_for(ref, config, today, owners)
-    others = list(related(ref.namespace)) if related is not None and ref.namespace else []
-    report = evaluate([resource, *(r for r in others if r.ref != ref)], config, rules=rules, today=today)
+    # The namespace's ConfigMaps are context for the rules that resolve env values through them,
+    # never judged themselves: the per-object rules see the object alone.
+    contextual = tuple(r for r in rules if r.check is None)
+    reports = [evaluate([resource], config, rules=[r for r in rules if r.check is not None], today=today)]
+    if contextual:
+        others = [r for r in (related(ref.namespace) if related is not None and ref.namespace else ()) if r.ref != ref]
+        reports.append(evaluate([resource, *others], config, rules=contextual, today=today))
     exemptions = Exemptions(config.exemptions, today)
-    mine, exempted = [], [f for f in report.exempted if f.resource == ref]
-    for finding in (f for f in report.findings if f.resource == ref):
+    mine, exempted = [], [f for report in reports for f in report.exempted if f.resource == ref]
+    for finding in (f for report in reports for f in report.findings if f.resource == ref):
         by_owner = _owner_exemption(finding, owners, exemptions)
         if by_owner is None:
             mine.append(finding)
@@ -160,8 +160,7 @@ def decide(review: Mapping[str, Any], config: PolicyConfig, today: dt.date | Non
             exempted.append(replace(finding, exempted_by=by_owner))
     denied = tuple(f for f in mine if f.enforcement == "mandatory")
     warned = tuple(f for f in mine if f.enforcement != "mandatory")
-    return Decision(uid, not denied, ref, operation, dry_run, denied, warned, tuple(exempted),
-                    tuple(r.id for r in rules))
+    return Decision(uid, not denied, ref, operation, dry_run, denied, warned, tuple(exempted))
 
 
 def _owner_exemption(finding: Finding, owners: Sequence[tuple[str, str]], exemptions: Exemptions) -> Exemption | None:

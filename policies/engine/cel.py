@@ -9,7 +9,7 @@ tests hold every policy against the rule's own fixtures on the real API server.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,5 +145,17 @@ def _digest_pattern() -> str:
     return "^(" + "|".join(f"{alg}:[a-f0-9]{{{n}}}" for alg, n in DIGEST_ALGORITHMS.items()) + ")$"
 
 
-def any_of(items: Sequence[str]) -> str:
-    return " || ".join(items) if items else "false"
+def image_check(rule_id: str, passes: str, failure: str, note: str = "") -> CelCheck:
+    """A rule that judges each container's parsed reference (`image_variables`) alone.
+
+    `passes` is a CEL condition on the entry `c`; the denial names every container failing it, each
+    followed by `failure`, then `note`.
+    """
+    message = (f"'{rule_id}: ' + variables.failing.map(c, {container_path('c')} + \".image '\" + c.image + "
+               f"{literal(chr(39) + ' ' + failure)}).join('; ')" + (f" + {literal(note)}" if note else ""))
+    return CelCheck(
+        kinds=POD_CARRIERS,
+        variables=(*image_variables(), ("failing", f"variables.images.filter(c, !({passes}))")),
+        validations=(CelValidation("size(variables.failing) == 0", message),),
+        complete=True,
+    )

@@ -61,15 +61,15 @@ def _path_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(".*".join(re.escape(p) for p in pattern.split("*")))
 
 
-def matches(exemption: Exemption, rule: str, ref: ResourceRef, path: str) -> bool:
-    if exemption.rule != rule:
-        return False
+def selects(exemption: Exemption, ref: ResourceRef) -> bool:
+    """The exemption's selector covers the resource, whatever its rule and paths."""
     sel = exemption.resource
-    if sel.kind is not None and not fnmatchcase(ref.kind, sel.kind):
-        return False
-    if sel.name is not None and not fnmatchcase(ref.name, sel.name):
-        return False
-    if sel.namespace is not None and not fnmatchcase(ref.namespace or "", sel.namespace):
+    return all(pattern is None or fnmatchcase(value, pattern) for value, pattern in (
+        (ref.kind, sel.kind), (ref.name, sel.name), (ref.namespace or "", sel.namespace)))
+
+
+def matches(exemption: Exemption, rule: str, ref: ResourceRef, path: str) -> bool:
+    if exemption.rule != rule or not selects(exemption, ref):
         return False
     return not exemption.paths or any(_path_pattern(p).fullmatch(path) for p in exemption.paths)
 

@@ -32,17 +32,13 @@ def dev() -> StackPlan:
     return plan_stack("dev")
 
 
-def _objects(plan: StackPlan) -> list[dict[str, Any]]:
-    return desired(plan)
-
-
 def _one(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     [found] = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
     return found
 
 
 def test_every_cel_rule_is_installed_with_its_binding(dev: StackPlan) -> None:
-    objects = _objects(dev)
+    objects = desired(dev)
     names = {r.id: policy_name(r.id) for r in ALL_RULES if r.cel is not None}
     for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"):
         assert {o["metadata"]["name"] for o in objects if o["kind"] == kind} == set(names.values())
@@ -51,7 +47,7 @@ def test_every_cel_rule_is_installed_with_its_binding(dev: StackPlan) -> None:
 
 
 def test_the_webhook_fails_closed_and_spares_only_the_control_plane_and_itself(dev: StackPlan) -> None:
-    config = _one(_objects(dev), "ValidatingWebhookConfiguration", "visio-guard")
+    config = _one(desired(dev), "ValidatingWebhookConfiguration", "visio-guard")
     [hook] = config["webhooks"]
     assert hook["failurePolicy"] == "Fail" and hook["sideEffects"] == "None"
     assert 0 < hook["timeoutSeconds"] < 30
@@ -62,7 +58,7 @@ def test_the_webhook_fails_closed_and_spares_only_the_control_plane_and_itself(d
 
 
 def test_the_webhook_runs_twice_over_restricted_with_a_budget_and_only_its_port_open(dev: StackPlan) -> None:
-    objects = _objects(dev)
+    objects = desired(dev)
     deployment = _one(objects, "Deployment", "guard-webhook")
     spec = deployment["spec"]["template"]["spec"]
     assert deployment["spec"]["replicas"] == 2
@@ -79,7 +75,7 @@ def test_the_webhook_runs_twice_over_restricted_with_a_budget_and_only_its_port_
 
 
 def test_the_generated_certificate_is_served_and_trusted_through_the_ca_bundle(dev: StackPlan, tmp_path: Path) -> None:
-    objects = _objects(dev)
+    objects = desired(dev)
     secret = _one(objects, "Secret", "guard-tls")
     assert secret["type"] == "kubernetes.io/tls"
     [hook] = _one(objects, "ValidatingWebhookConfiguration", "visio-guard")["webhooks"]

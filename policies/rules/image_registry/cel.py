@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from policies.engine.cel import (
-    POD_CARRIERS,
-    CelCheck,
-    CelValidation,
-    container_path,
-    image_variables,
-    literal,
-)
+from policies.engine.cel import CelCheck, image_check, literal
 from policies.engine.config import PolicyConfig
 from policies.engine.images import allowed_registries
 
@@ -18,14 +11,5 @@ def cel(config: PolicyConfig) -> CelCheck:
     allowed = [[a.host, "/".join(a.prefix)] for a in allowed_registries(tuple(config.allowedRegistries))]
     covered = (f"c.valid && {literal(allowed)}.exists(a, a[0] == c.host"
                " && (a[1] == '' || c.repo == a[1] || c.repo.startsWith(a[1] + '/')))")
-    return CelCheck(
-        kinds=POD_CARRIERS,
-        variables=(*image_variables(), ("outside", f"variables.images.filter(c, !({covered}))")),
-        validations=(CelValidation(
-            "size(variables.outside) == 0",
-            "'image-registry: ' + variables.outside.map(c, " + container_path("c") +
-            " + \".image '\" + c.image + \"' is outside the allowed registries\").join('; ')"
-            f" + ' (allowed: {', '.join(config.allowedRegistries) or 'none'})'",
-        ),),
-        complete=True,
-    )
+    return image_check("image-registry", covered, "is outside the allowed registries",
+                       f" (allowed: {', '.join(config.allowedRegistries) or 'none'})")
