@@ -19,7 +19,11 @@ Defects, a few per hundred workloads or ConfigMaps:
 - `us-endpoint`: an environment variable naming a US service (endpoint-sovereignty);
 - `us-endpoint-config`: a US storage endpoint inside a ConfigMap's embedded YAML (endpoint-sovereignty).
 
-Run as `python bench/estate.py DIR COUNT [--seed N]`.
+The `small` shape is the other end: Deployments of one container with a few URLs in its environment,
+Services, and ConfigMaps holding a short YAML file, a few hundred bytes each, where the cost of an
+audit is its per-object overhead rather than parsing. The same defects are planted in it.
+
+Run as `python bench/estate.py DIR COUNT [--seed N] [--shape rich|small]`.
 """
 
 from __future__ import annotations
@@ -162,7 +166,7 @@ class Estate:
 
     def plant_workload(self, kind: str, name: str, ns: str, prefix: str, spec: dict[str, Any]) -> None:
         roll = self.rng.random()
-        lists = [("initContainers", spec["initContainers"]), ("containers", spec["containers"])]
+        lists = [(f, spec[f]) for f in ("initContainers", "containers") if spec.get(f)]
         field, chosen = self.rng.choice(lists)
         k = self.rng.randrange(len(chosen))
         container = chosen[k]
@@ -383,9 +387,11 @@ class Estate:
              "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}},
         ]
 
+    kinds: tuple[tuple[str, int], ...] = KINDS
+
     def objects(self, count: int) -> Iterator[dict[str, Any]]:
-        kinds = [k for k, _ in KINDS]
-        weights = [w for _, w in KINDS]
+        kinds = [k for k, _ in self.kinds]
+        weights = [w for _, w in self.kinds]
         build = {"Deployment": self.deployment, "Service": self.service, "ConfigMap": self.config_map,
                  "Secret": self.secret, "StatefulSet": self.stateful_set, "CronJob": self.cron_job,
                  "Ingress": self.ingress, "NetworkPolicy": self.network_policy}
@@ -404,13 +410,80 @@ class Estate:
             yield obj
 
 
-def generate(root: Path, count: int, seed: int = 2024) -> list[Defect]:
+SMALL_KINDS = (("Deployment", 40), ("Service", 30), ("ConfigMap", 30))
+
+
+class SmallEstate(Estate):
+    """Objects of a few hundred bytes: the audit's per-object overhead, not parsing, dominates."""
+
+    kinds = SMALL_KINDS
+
+    def container(self, name: str, component: str, ns: str, env_count: int) -> dict[str, Any]:
+        i = self.index
+        env = [
+            {"name": "S3_ENDPOINT", "value": "https://s3.gra.io.cloud.ovh.net"},
+            {"name": "OIDC_ISSUER", "value": f"https://auth.{TRUSTED}/realms/{ns}"},
+            {"name": "REDIS_URL", "value": f"redis://redis.{ns}.svc.cluster.local:6379/{i % 16}"},
+        ]
+        return {
+            "name": name,
+            "image": self.image(component),
+            "env": env[:env_count],
+            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+        }
+
+    def pod_spec(self, kind: str, name: str, ns: str, prefix: str) -> dict[str, Any]:
+        component = self.rng.choice(COMPONENTS)
+        spec: dict[str, Any] = {
+            "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "nodeSelector": {"topology.kubernetes.io/region": REGION},
+            "initContainers": [],
+            "containers": [self.container("app", component, ns, self.rng.randint(2, 3))],
+        }
+        self.plant_workload(kind, name, ns, prefix, spec)
+        if not spec["initContainers"]:
+            del spec["initContainers"]
+        return spec
+
+    def deployment(self, name: str, ns: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+            "spec": {
+                "selector": {"matchLabels": {"app": name}},
+                "template": {"metadata": {"labels": {"app": name}},
+                             "spec": self.pod_spec("Deployment", name, ns, "spec.template.spec")},
+            },
+        }
+
+    def service(self, name: str, ns: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
+            "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8000 + self.index % 100}]},
+        }
+
+    def config_map(self, name: str, ns: str) -> dict[str, Any]:
+        storage = "https://s3.gra.io.cloud.ovh.net"
+        planted = self.rng.random() < 0.04
+        if planted:
+            storage = self.rng.choice(US_STORAGE)
+            self.defects.append(Defect("endpoint-sovereignty", "ConfigMap", ns, name, 'data["app.yaml"]',
+                                       "us-endpoint-config"))
+        app = (f"public_url: https://meet-{self.index}.{TRUSTED}\n"
+               f"storage:\n  endpoint: {storage}\n  bucket: b{self.index}\n")
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns},
+                "data": {"app.yaml": app, "LOG_LEVEL": "info"}}
+
+
+SHAPES: dict[str, type[Estate]] = {"rich": Estate, "small": SmallEstate}
+
+
+def generate(root: Path, count: int, seed: int = 2024, shape: str = "rich") -> list[Defect]:
     """Write the estate under `root` (replacing what was there); the planted defects, sorted."""
     manifests = root / "manifests"
     if manifests.exists():
         shutil.rmtree(manifests)
     manifests.mkdir(parents=True)
-    estate = Estate(seed)
+    estate = SHAPES[shape](seed)
     batch: list[dict[str, Any]] = []
     part = 0
 
@@ -438,8 +511,9 @@ def main() -> None:
     parser.add_argument("root", type=Path)
     parser.add_argument("count", type=int)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="rich")
     args = parser.parse_args()
-    defects = generate(args.root, args.count, args.seed)
+    defects = generate(args.root, args.count, args.seed, args.shape)
     print(f"{args.count} objects under {args.root / 'manifests'}, {len(defects)} planted defects")
 
 

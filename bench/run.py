@@ -25,6 +25,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.estate import REGISTRY, generate  # noqa: E402
+from bench.estate import REGISTRY, SHAPES, generate  # noqa: E402
 
 VISIO = ROOT / ".venv" / "bin" / "visio"
 PEERS = HERE / ".venv-peers"
@@ -55,13 +56,18 @@ print(time.perf_counter() - start, count)
 @dataclass
 class Run:
     seconds: float
+    # The largest single process's RSS (the child's own, or one of its children's).
     peak_mib: float
     returncode: int
     stdout: Path
+    # The largest total PSS of the process and its children at once, sampled: forked workers share
+    # the parent's pages, so their RSS added up would count those pages once per worker.
+    tree_pss_mib: float = 0.0
 
 
 @dataclass
 class Row:
+    shape: str
     size: int
     objects: int
     files: int
@@ -77,19 +83,57 @@ class Row:
     notes: list[str] = field(default_factory=list)
 
 
+def _tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # The field after the parenthesised command name is the state, then the parent's pid.
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _sample_tree(pid: int, peak: list[int], stop: threading.Event) -> None:
+    while not stop.wait(0.1):
+        peak[0] = max(peak[0], sum(_pss_kib(p) for p in _tree(pid)))
+
+
 def timed(argv: Sequence[str | Path], stdout: Path, env: dict[str, str] | None = None) -> Run:
-    """Wall time and the child's own peak RSS (not the largest of all children so far)."""
+    """Wall time, the largest single process's peak RSS (`os.wait4`) and the tree's peak total PSS."""
     with stdout.open("wb") as out:
         start = time.perf_counter()
         child = subprocess.Popen([str(a) for a in argv], stdout=out, stderr=subprocess.PIPE, env=env)
+        peak, stop = [0], threading.Event()
+        sampler = threading.Thread(target=_sample_tree, args=(child.pid, peak, stop), daemon=True)
+        sampler.start()
         assert child.stderr is not None
         errors = child.stderr.read()
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
+        stop.set()
+        sampler.join()
     child.returncode = os.waitstatus_to_exitcode(status)
     if errors and child.returncode not in (0, 1):
         sys.stderr.write(errors.decode(errors="replace")[-2000:])
-    return Run(seconds, usage.ru_maxrss / 1024, child.returncode, stdout)
+    return Run(seconds, usage.ru_maxrss / 1024, child.returncode, stdout, peak[0] / 1024)
 
 
 def ensure_peers() -> None:
@@ -101,13 +145,13 @@ def ensure_peers() -> None:
                    check=True)
 
 
-def estate(work: Path, size: int, seed: int) -> tuple[Path, int]:
-    root = work / f"estate-{size}"
+def estate(work: Path, size: int, seed: int, shape: str = "rich") -> tuple[Path, int]:
+    root = work / f"estate-{shape}-{size}"
     stamp = root / "estate.json"
-    wanted = {"size": size, "seed": seed, "generator": (HERE / "estate.py").stat().st_mtime_ns}
+    wanted = {"size": size, "seed": seed, "shape": shape, "generator": (HERE / "estate.py").stat().st_mtime_ns}
     if not stamp.exists() or json.loads(stamp.read_text()) != wanted:
         started = time.perf_counter()
-        planted = generate(root, size, seed)
+        planted = generate(root, size, seed, shape=shape)
         stamp.write_text(json.dumps(wanted))
         print(f"  generated {size} objects in {time.perf_counter() - started:.1f} s", flush=True)
     else:
@@ -167,16 +211,17 @@ def regopy(root: Path) -> tuple[float, int, int]:
     return run.seconds, int(result["objects"]), int(result["violations"])
 
 
-def measure(work: Path, size: int, args: argparse.Namespace, checkov_cost: list[float]) -> Row:
-    print(f"size {size}", flush=True)
-    root, planted = estate(work, size, args.seed)
+def measure(work: Path, shape: str, size: int, args: argparse.Namespace, checkov_cost: list[float]) -> Row:
+    print(f"{shape} estate, {size} objects", flush=True)
+    root, planted = estate(work, size, args.seed, shape)
     files = sorted((root / "manifests").glob("*.yaml"))
     mib = sum(f.stat().st_size for f in files) / 2**20
     base = floor(root / "manifests", args.floor_runs)
     print(f"  floor {base:.2f} s", flush=True)
     run = audit(root, args.audit_runs)
-    print(f"  audit {run.seconds:.2f} s, {run.peak_mib:.0f} MiB", flush=True)
-    row = Row(size, size, len(files), mib, base, run, planted)
+    print(f"  audit {run.seconds:.2f} s, largest process {run.peak_mib:.0f} MiB, "
+          f"all processes {run.tree_pss_mib:.0f} MiB PSS", flush=True)
+    row = Row(shape, size, size, len(files), mib, base, run, planted)
     if args.skip_peers:
         return row
     if size <= args.peer_max:
@@ -198,19 +243,49 @@ def measure(work: Path, size: int, args: argparse.Namespace, checkov_cost: list[
     return row
 
 
+PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
 def plan_stacks(work: Path) -> list[dict[str, Any]]:
+    """Per stack: `visio plan STACK`, and the same plan beside a fresh process rendering only its charts."""
     rows = []
+    env = {**os.environ, "NO_COLOR": "1"}
     for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
         name = path.name[len("Pulumi."):-len(".yaml")]
-        run = timed([VISIO, "plan", name, "--format", "json"], work / f"plan-{name}.json",
-                    env={**os.environ, "NO_COLOR": "1"})
+        run = timed([VISIO, "plan", name, "--format", "json"], work / f"plan-{name}.json", env=env)
         try:
             resources = len(json.loads(run.stdout.read_text())["targets"][0]["resources"])
         except (ValueError, KeyError, IndexError):
             resources = 0
+        calls = work / f"charts-{name}.pickle"
+        try:
+            planned = timed([PYTHON, HERE / "plan_cost.py", "plan", name, calls], work / f"plan-cost-{name}.json",
+                            env=env)
+            rendered = timed([PYTHON, HERE / "plan_cost.py", "render", calls], work / f"render-{name}.json",
+                             env=env)
+        finally:
+            calls.unlink(missing_ok=True)  # the charts' values, mock secrets included
+        inside = json.loads(planned.stdout.read_text())
+        alone = json.loads(rendered.stdout.read_text())
         rows.append({"stack": name, "seconds": run.seconds, "resources": resources, "exit": run.returncode,
-                     "peak_mib": run.peak_mib})
+                     "peak_mib": run.peak_mib, "charts": inside["charts"],
+                     "plan_process": planned.seconds, "plan_imports": inside["imports"],
+                     "plan_in_process": inside["plan"],
+                     "helm_cpu_in_plan": inside["helm_cpu_in_plan"],
+                     "render_process": rendered.seconds, "render_imports": alone["imports"], "render": alone["render"]})
     return rows
+
+
+def plan_all(work: Path) -> dict[str, float]:
+    """`visio plan --all` in one process and over every core: the same output, in stack order."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    serial = timed([VISIO, "plan", "--all", "--format", "json"], work / "plan-all-1.json",
+                   env={**env, "VISIO_JOBS": "1"})
+    spread = timed([VISIO, "plan", "--all", "--format", "json"], work / "plan-all-n.json", env=env)
+    if serial.stdout.read_bytes() != spread.stdout.read_bytes():
+        raise SystemExit("visio plan --all: the output over every core differs from the output in one process")
+    return {"one_process": serial.seconds, "every_core": spread.seconds, "cores": float(len(os.sched_getaffinity(0))),
+            "peak_pss_mib": spread.tree_pss_mib}
 
 
 @dataclass
@@ -266,15 +341,16 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.1f}" if a is not None and b else "-"
 
 
-def report(rows: list[Row], fixed: Startup, plans: list[dict[str, Any]]) -> None:
+def report(rows: list[Row], fixed: Startup, plans: list[dict[str, Any]], together: dict[str, float] | None) -> None:
     start = fixed.audit
     print()
     peers = f", checkov {fixed.checkov:.2f} s, regopy {fixed.regopy:.2f} s" if fixed.checkov is not None else ""
     print(f"start-up (10 objects): visio audit {start:.2f} s ({start / fixed.interpreter:.1f}x the interpreter's "
           f"{fixed.interpreter:.2f} s with PyYAML){peers}")
-    head = (f"{'objects':>8} {'MiB':>6} | {'floor s':>8} {'audit s':>8} {'checkov s':>10} {'regopy s':>9} | "
+    head = (f"{'shape':<5} {'objects':>8} {'MiB':>6} | "
+            f"{'floor s':>8} {'audit s':>8} {'checkov s':>10} {'regopy s':>9} | "
             f"{'floor':>6} {'audit':>6} {'net':>6} {'checkov':>8} {'regopy':>7} µs/obj | "
-            f"{'ck/aud':>6} {'rg/aud':>6} {'aud/fl':>6} | {'net ck':>6} {'net rg':>6} | {'peak MiB':>8}")
+            f"{'ck/aud':>6} {'rg/aud':>6} {'aud/fl':>6} | {'net ck':>6} {'net rg':>6} | {'RSS MiB':>7} {'PSS MiB':>7}")
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -285,27 +361,39 @@ def report(rows: list[Row], fixed: Startup, plans: list[dict[str, Any]]) -> None
         ck = f"{r.checkov:.1f}{'*' if r.checkov_extrapolated else ''}" if r.checkov is not None else "-"
         net = per(max(r.audit.seconds - start, 0.0))
         rg = f"{r.regopy:.1f}" if r.regopy is not None else "-"
-        print(f"{r.objects:>8} {r.mib:>6.1f} | {r.floor:>8.2f} {r.audit.seconds:>8.2f} {ck:>10} {rg:>9} | "
+        print(f"{r.shape:<5} {r.objects:>8} {r.mib:>6.1f} | {r.floor:>8.2f} {r.audit.seconds:>8.2f} {ck:>10} {rg:>9} | "
               f"{per(r.floor):>6} {per(r.audit.seconds):>6} {net:>6} {per(r.checkov):>8} {per(r.regopy):>7}        | "
               f"{ratio(r.checkov, r.audit.seconds):>6} {ratio(r.regopy, r.audit.seconds):>6} "
               f"{ratio(r.audit.seconds, r.floor):>6} | "
               f"{net_ratio(r.checkov, fixed.checkov, r.audit.seconds, start):>6} "
-              f"{net_ratio(r.regopy, fixed.regopy, r.audit.seconds, start):>6} | {r.audit.peak_mib:>8.0f}")
+              f"{net_ratio(r.regopy, fixed.regopy, r.audit.seconds, start):>6} | "
+              f"{r.audit.peak_mib:>7.0f} {r.audit.tree_pss_mib:>7.0f}")
     if any(r.checkov_extrapolated for r in rows):
         print("* Checkov not run at this size: extrapolated from its per-object cost at the largest size it ran")
     print("net: audit minus its start-up cost, per object; net ck, net rg: the ratios with every start-up removed")
+    print("RSS: the largest single process; PSS: all of the audit's processes together at their peak")
     if plans:
         print()
-        print(f"{'stack':<20} {'resources':>9} {'seconds':>8} {'ms/resource':>12} {'exit':>5} {'peak MiB':>9}")
+        print(f"{'stack':<16} {'res.':>4} {'plan s':>7} {'MiB':>5} | "
+              f"{'charts':>6} {'plan proc':>9} {'render proc':>11} {'ratio':>5} | "
+              f"{'imports':>7} {'plan':>6} {'helm cpu':>8} {'render':>6} {'ratio':>5}")
         for p in plans:
-            per_resource = f"{p['seconds'] / p['resources'] * 1000:.1f}" if p["resources"] else "-"
-            print(f"{p['stack']:<20} {p['resources']:>9} {p['seconds']:>8.2f} {per_resource:>12} {p['exit']:>5} "
-                  f"{p['peak_mib']:>9.0f}")
+            print(f"{p['stack']:<16} {p['resources']:>4} {p['seconds']:>7.2f} {p['peak_mib']:>5.0f} | "
+                  f"{p['charts']:>6} {p['plan_process']:>9.2f} {p['render_process']:>11.2f} "
+                  f"{p['plan_process'] / p['render_process']:>5.1f} | {p['plan_imports']:>7.2f} "
+                  f"{p['plan_in_process']:>6.2f} {p['helm_cpu_in_plan']:>8.2f} {p['render']:>6.2f} "
+                  f"{p['plan_in_process'] / p['render']:>5.1f}")
+        print("proc: whole processes (interpreter and imports included); the right-hand side is inside them")
+    if together:
+        print(f"visio plan --all: {together['one_process']:.2f} s in one process, {together['every_core']:.2f} s over "
+              f"{together['cores']:.0f} cores ({together['one_process'] / together['every_core']:.2f}x), "
+              f"{together['peak_pss_mib']:.0f} MiB PSS at the peak")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="visio performance benchmark")
-    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--sizes", default="1000,3000,10000,100000")
+    parser.add_argument("--shapes", default="rich,small", help="Estates: rich (the project's own), small objects.")
     parser.add_argument("--skip-peers", action="store_true", help="Only the floor and visio audit.")
     parser.add_argument("--skip-plan", action="store_true")
     parser.add_argument("--peer-max", type=int, default=10000, help="Largest estate Checkov is run on.")
@@ -316,20 +404,28 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
+    unknown = sorted(set(shapes) - set(SHAPES))
+    if unknown:
+        parser.error(f"--shapes: unknown shape {unknown[0]!r} (known: {', '.join(sorted(SHAPES))})")
     args.work.mkdir(parents=True, exist_ok=True)
     if not args.skip_peers:
         ensure_peers()
     print(json.dumps(machine()))
     fixed = startup(args.work, args.seed, not args.skip_peers)
-    checkov_cost: list[float] = []
-    rows = [measure(args.work, size, args, checkov_cost) for size in sorted(sizes)]
+    rows: list[Row] = []
+    for shape in shapes:
+        checkov_cost: list[float] = []
+        rows.extend(measure(args.work, shape, size, args, checkov_cost) for size in sorted(sizes))
     plans = [] if args.skip_plan else plan_stacks(args.work)
-    report(rows, fixed, plans)
+    together = None if args.skip_plan else plan_all(args.work)
+    report(rows, fixed, plans, together)
     if args.json:
         args.json.write_text(json.dumps({
-            "machine": machine(), "startup": fixed.__dict__, "plans": plans,
+            "machine": machine(), "startup": fixed.__dict__, "plans": plans, "planAll": together,
             "rows": [{**{k: v for k, v in r.__dict__.items() if k != "audit"},
-                      "audit": r.audit.seconds, "audit_peak_mib": r.audit.peak_mib} for r in rows],
+                      "audit": r.audit.seconds, "audit_peak_mib": r.audit.peak_mib,
+                      "audit_tree_pss_mib": r.audit.tree_pss_mib} for r in rows],
         }, indent=1, default=str))
 
 

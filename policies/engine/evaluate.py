@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from common.redact import redact
+from common.workers import fork_map, jobs, shares
 from policies.engine.adapters import reads_of
 from policies.engine.catalog import ENGINE_RULES, EXEMPTION_EXPIRED, RULE_ERROR, UNUSABLE_INPUT
 from policies.engine.config import PolicyConfig
@@ -83,6 +84,60 @@ class _Collector:
     def rule_error(self, rule: Rule, ref: ResourceRef, exc: Exception, resource: Resource | None) -> None:
         evidence = {"rule": rule.id, "error": type(exc).__name__}
         self.add(RULE_ERROR, "mandatory", ref, Violation("", _error_text(rule, exc), evidence), resource)
+
+
+class _Recorder(_Collector):
+    """What a forked child found, by resource index, for the parent's collector to add in order."""
+
+    def __init__(self, resources: Sequence[Resource], offset: int) -> None:
+        super().__init__(Exemptions((), dt.date.min))
+        self.index = {id(r): offset + i for i, r in enumerate(resources)}
+        self.records: list[tuple[str, Enforcement, ResourceRef, Violation, int | None]] = []
+
+    def add(
+        self, rule: str, level: Enforcement, ref: ResourceRef, violation: Violation, resource: Resource | None = None
+    ) -> None:
+        self.records.append((rule, level, ref, violation, None if resource is None else self.index[id(resource)]))
+
+
+# Below this many resources, forking children costs more than the work it spreads.
+PARALLEL_MIN = 2000
+SHARES_PER_PROCESS = 8
+
+
+def _resource_rules(
+    rules: Sequence[tuple[Rule, Enforcement]],
+    resources: Sequence[Resource],
+    ctx: Context,
+    out: _Collector,
+    preview: bool,
+    advance: Callable[[int], None] | None,
+) -> None:
+    """Every per-resource check; over every core for a large evaluation, with the same findings in
+    the same order as in one process (each share's findings are added in resource order)."""
+    if len(resources) < PARALLEL_MIN:
+        _run_resource_rules(rules, resources, ctx, out, preview)
+        if advance is not None:
+            advance(len(resources))
+        return
+    processes = jobs()
+    # Several shares a process: the parent takes back the ones no child has started, so a slow
+    # share does not leave a core idle, and progress moves in steps a person can follow.
+    parts = shares(len(resources), SHARES_PER_PROCESS * processes)
+
+    def judge(part: int) -> list[tuple[str, Enforcement, ResourceRef, Violation, int | None]]:
+        share = resources[parts[part].start:parts[part].stop]
+        recorder = _Recorder(share, parts[part].start)
+        _run_resource_rules(rules, share, ctx, recorder, preview)
+        return recorder.records
+
+    def done(part: int) -> None:
+        if advance is not None:
+            advance(len(parts[part]))
+
+    for records in fork_map(judge, len(parts), processes, done):
+        for rule, level, ref, violation, index in records:
+            out.add(rule, level, ref, violation, None if index is None else resources[index])
 
 
 def _run_resource_rules(
@@ -180,10 +235,12 @@ def evaluate(
     refused: Sequence[Refused] = (),
     preview: bool = False,
     today: dt.date | None = None,
+    advance: Callable[[int], None] | None = None,
 ) -> Report:
     """Every rule over every resource; each refused document is a mandatory finding (fail closed).
 
     `preview`: values unknown until update may be present (see `policies.engine.unknowns`).
+    `advance(n)` is called as each n resources have been judged, for a progress display.
     Exemptions expire by the clock, or by `today` where a test or a replay fixes the date (never a
     configuration key: an exemption's expiry must not be movable by whoever writes the policy file).
     """
@@ -192,7 +249,7 @@ def evaluate(
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _evaluate(resources, config, stack, rules, refused, preview, today or dt.date.today())
+        return _evaluate(resources, config, stack, rules, refused, preview, today or dt.date.today(), advance)
     finally:
         if paused:
             gc.enable()
@@ -206,6 +263,7 @@ def _evaluate(
     refused: Sequence[Refused],
     preview: bool,
     today: dt.date,
+    advance: Callable[[int], None] | None,
 ) -> Report:
     if rules is None:
         from policies.rules import ALL_RULES
@@ -234,7 +292,7 @@ def _evaluate(
                 rule.prepare(resources, ctx)
             except Exception as exc:  # fail closed, as a crashing check does
                 out.rule_error(rule, _stack_ref(stack), exc, None)
-    _run_resource_rules(active, resources, ctx, out, preview)
+    _resource_rules(active, resources, ctx, out, preview, advance)
     _run_stack_rules(active, resources, ctx, out, preview)
 
     for index, e in exemptions.expired:

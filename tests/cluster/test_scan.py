@@ -216,3 +216,27 @@ def test_stored_objects_keep_what_the_stack_set(stack_plan: StackPlan):
         if obj["kind"] == "Deployment" and "replicas" in obj["spec"]:
             assert live["spec"]["replicas"] == obj["spec"]["replicas"]
     assert Path(__file__).parent.joinpath("fakeapi.py").is_file()
+
+
+def test_progress_counts_every_kind_once_and_shows_only_when_asked(make_cluster, tmp_path):
+    from visio.cluster.kinds import KINDS
+
+    cluster = make_cluster(failing={"secrets": 403})
+    kubeconfig = cluster.write_kubeconfig(tmp_path / "kc")
+    totals: list[int] = []
+    steps: list[int] = []
+
+    def progress(total: int):
+        totals.append(total)
+        return steps.append
+
+    api, name = api_client(kubeconfig)
+    read_cluster(api, name, progress=progress)
+    # A kind refused (403) or not served still counts: the bar ends where the reading ends.
+    assert totals == [len(KINDS)] and sum(steps) == len(KINDS)
+
+    quiet = run_visio("scan", "--kubeconfig", str(kubeconfig), "--format", "json")
+    assert quiet.stderr == ""
+    asked = run_visio("scan", "--kubeconfig", str(kubeconfig), "--format", "json", env={"VISIO_PROGRESS": "1"})
+    assert f"reading kinds: {len(KINDS)}/{len(KINDS)} (100%)" in asked.stderr
+    assert asked.stdout == quiet.stdout

@@ -14,6 +14,7 @@ from policies.engine.stackconfig import load_policy_config
 from visio.audit.isolated import DEFAULT_MEMORY_MIB, DEFAULT_SECONDS, Limits
 from visio.audit.manifests import collect
 from visio.console import out
+from visio.progress import meter
 from visio.report import text as text_report
 from visio.report.emit import REPORT_HELP, Format, check_output, emit, parse_reports
 from visio.report.target import Target
@@ -52,11 +53,14 @@ def audit(
     config = load_policy_config(policy_config) if policy_config is not None else PolicyConfig()
     # Offline unless asked on the command line, whatever a shared policy file says.
     config = config.with_overrides(resolve=resolve)
-    collected = collect(paths, values or [], Limits(render_timeout, render_memory))
-    resources = collected.resources
-    if not resources:
-        raise InputError(f"{', '.join(map(str, paths))}: no Kubernetes objects found")
-    report = evaluate(resources, config, refused=collected.refused)
+    with meter() as m:
+        collected = collect(paths, values or [], Limits(render_timeout, render_memory),
+                            progress=lambda total: m.step("reading files", total))
+        resources = collected.resources
+        if not resources:
+            raise InputError(f"{', '.join(map(str, paths))}: no Kubernetes objects found")
+        report = evaluate(resources, config, refused=collected.refused,
+                          advance=m.step("judging objects", len(resources)))
     count = len(resources) + len(collected.refused)
     target = Target(name=", ".join(map(str, paths)), report=report, uri=str(paths[0]), resources=count)
     emit(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,14 @@ from common.errors import InputError
 from common.jsonsafe import load_json_positioned
 from common.keypath import format_path
 from common.paths import display
+from common.workers import balanced, fork_map, jobs
 from common.yamlsafe import Leaves, Position, load_all_positioned, load_one, read_text
 from policies.engine.adapters import from_kubernetes
 from policies.engine.model import Origin, Refused, Resource, ResourceRef
 from visio.audit.isolated import DEFAULT_LIMITS, Limits, render_manifests
 from visio.kube import schema
+
+Advance = Callable[[int], None]
 
 KUBERNETES_VERSION = "1.31"
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -341,9 +344,14 @@ def _inside(path: Path, top: Path) -> bool:
 
 
 def collect(
-    paths: Sequence[Path], values_files: Sequence[Path] = (), limits: Limits = DEFAULT_LIMITS
+    paths: Sequence[Path],
+    values_files: Sequence[Path] = (),
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Callable[[int], Advance] | None = None,
 ) -> Collected:
     """Every object under the given paths, as engine resources, and the documents refused.
+
+    `progress(total)`, once the files and charts are listed, gives the callback told of each n read.
 
     InputError when nothing is left to audit: a missing path, a chart that does not render, or only
     unusable documents.
@@ -353,33 +361,76 @@ def collect(
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _collect(paths, values_files, limits)
+        return _collect(paths, values_files, limits, progress)
     finally:
         if paused:
             gc.enable()
 
 
-def _collect(paths: Sequence[Path], values_files: Sequence[Path], limits: Limits) -> Collected:
+# Below this many bytes of manifests, forking children costs more than the parsing it spreads.
+PARALLEL_BYTES = 1024 * 1024
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+# Several shares a process: the parent takes back the ones no child has started (a share of big
+# files does not leave a core idle), and progress moves in steps a person can follow.
+SHARES_PER_PROCESS = 8
+
+
+def _read_files(files: Sequence[Path], advance: Advance | None) -> list[list[Found | Refused]]:
+    """`from_file` of each file, in order; over every core when there is enough to read."""
+    sizes = [_size(f) for f in files]
+    large = sum(sizes) >= PARALLEL_BYTES
+    processes = jobs() if large else 1
+    parts = balanced(sizes, SHARES_PER_PROCESS * processes if large else 1)
+
+    def read(part: int) -> list[list[Found | Refused]]:
+        # The engine only reads what it is given, so equal leaf mappings across files can be one
+        # object: a large estate repeats its labels, env entries and resource requests thousands of times.
+        shared: Leaves = {}
+        return [from_file(files[i], shared) for i in parts[part]]
+
+    def done(part: int) -> None:
+        if advance is not None:
+            advance(len(parts[part]))
+
+    return [one for share in fork_map(read, len(parts), processes, done) for one in share]
+
+
+def _collect(
+    paths: Sequence[Path], values_files: Sequence[Path], limits: Limits, progress: Callable[[int], Advance] | None
+) -> Collected:
     values = load_values(values_files)
-    # The engine only reads what it is given, so equal leaf mappings across files can be one object:
-    # a large estate repeats its labels, env entries and resource requests thousands of times.
-    shared: Leaves = {}
-    read: list[Found | Refused] = []
     problems: list[str] = []
+    targets: list[Path] = []
     for path in paths:
         if not path.exists():
             problems.append(f"{display(path)}: no such file or directory")
             continue
         try:
-            targets = list(_walk(path)) if path.is_dir() else [path]
+            targets.extend(_walk(path) if path.is_dir() else [path])
         except InputError as exc:
             problems.extend(exc.problems)
+    files = [t for t in targets if not t.is_dir()]
+    advance = progress(len(targets)) if progress is not None else None
+    by_file = dict(zip(files, _read_files(files, advance), strict=True))
+    read: list[Found | Refused] = []
+    for target in targets:
+        if target in by_file:
+            read.extend(by_file[target])
             continue
-        for target in targets:
-            try:
-                read.extend(from_chart(target, values, limits) if target.is_dir() else from_file(target, shared))
-            except InputError as exc:
-                problems.extend(exc.problems)
+        try:
+            read.extend(from_chart(target, values, limits))
+        except InputError as exc:
+            problems.extend(exc.problems)
+        if advance is not None:
+            advance(1)
     found = [f for f in read if isinstance(f, Found)]
     refused = [r for r in read if isinstance(r, Refused)]
     if problems:

@@ -8,7 +8,7 @@ the cluster is unusable input.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -95,9 +95,11 @@ def read_cluster(
     namespaces: Iterable[str] = (),
     exclude: Iterable[Kind] = (),
     page_size: int = PAGE_SIZE,
+    progress: Callable[[int], Callable[[int], None]] | None = None,
 ) -> Snapshot:
     """Everything the rules judge, from every namespace (or the given ones); cluster-scoped kinds
-    are always read since they apply to every namespace."""
+    are always read since they apply to every namespace. `progress(total)` gives the callback told
+    of each kind read."""
     selected = tuple(dict.fromkeys(namespaces))
     excluded = set(exclude)
     snapshot = Snapshot(cluster=cluster, namespaces=selected)
@@ -108,7 +110,10 @@ def read_cluster(
     except ApiError as exc:
         groups = None  # discovery refused: list the built-in kinds anyway, custom ones cannot be found
         discovery_error = exc
+    advance = progress(len(KINDS)) if progress is not None else None
     for kind in KINDS:
+        if advance is not None and kind is not KINDS[0]:
+            advance(1)
         if kind in excluded:
             snapshot.unaudited.append(Unaudited(kind, None, "excluded on request", excluded=True))
             continue
@@ -141,4 +146,6 @@ def read_cluster(
             snapshot.objects.extend(objects)
         if complete:
             snapshot.read.append(kind)
+    if advance is not None:
+        advance(1)
     return snapshot

@@ -8,13 +8,12 @@ the compiled yes/no check of `visio.kube.schemacheck`; jsonschema words the erro
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import re
 from collections.abc import Callable, Mapping
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import kubernetes_validate
 
 from common.keypath import format_path as key_path_text
 from visio.kube.defaulting import Defaults
@@ -30,20 +29,35 @@ class UnknownKind(Exception):
     """No schema for this kind in this version (a custom resource, or a removed API)."""
 
 
+_STRICT = re.compile(r"v(\d+)\.(\d+)\.(\d+)-local-strict")
+
+
+@functools.cache
+def _schemas() -> Path:
+    # Found without importing kubernetes_validate: its package imports jsonschema, which only the
+    # wording of a refusal needs.
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("kubernetes-validate is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+
+
+@functools.cache
+def _strict_versions() -> tuple[tuple[tuple[int, int, int], str], ...]:
+    found = [(m, entry.name) for entry in _schemas().iterdir() if (m := _STRICT.fullmatch(entry.name))]
+    return tuple(sorted(((int(m[1]), int(m[2]), int(m[3])), name) for m, name in found))
+
+
 def _schema_dir(version: str) -> str:
     wanted = tuple(int(p) for p in version.lstrip("v").split(".")[:2])
-    available = [v for v in kubernetes_validate.utils.all_versions() if _minor(v) <= wanted]
+    available = [name for v, name in _strict_versions() if v[:2] <= wanted]
     if not available:
         raise ValueError(f"Kubernetes {version} is older than any schema available")
-    return f"v{available[-1]}-local-strict"
+    return available[-1]
 
 
-def _minor(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split(".")[:2])
-
-
-def _files(directory: str) -> Any:
-    return resources.files("kubernetes_validate") / "kubernetes-json-schema" / directory
+def _files(directory: str) -> Path:
+    return _schemas() / directory
 
 
 @functools.cache

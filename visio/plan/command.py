@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
-from rich.progress import Progress
 from rich.table import Table
 
-from common.errors import InputError
-from visio.console import err, out
+from common.errors import InputError, redact
+from visio.console import out
 from visio.options import selected_stacks
+from visio.progress import meter
 from visio.report import text as text_report
 from visio.report.emit import REPORT_HELP, Format, check_output, emit, parse_reports
 from visio.report.files import write_atomically
@@ -24,23 +25,48 @@ if TYPE_CHECKING:
     from visio.plan.stackplan import StackPlan
 
 
-def _plans(names: Sequence[str]) -> list[StackPlan]:
-    from visio.plan.stackplan import plan_stack
+class StackCrashed(RuntimeError):
+    """A stack's plan failed for a reason that is not its input; the other stacks were still planned."""
 
-    plans: list[StackPlan] = []
-    problems: list[str] = []
-    with Progress(console=err, transient=True, disable=len(names) < 2 or not err.is_terminal) as progress:
-        task = progress.add_task("planning", total=len(names))
-        for name in names:
-            progress.update(task, description=f"planning {name}")
-            try:
-                plans.append(plan_stack(name))
-            except InputError as exc:
-                problems.extend(exc.problems)
-            progress.advance(task)
+
+def _go_loaded() -> bool:
+    """True once this process has loaded the Helm library (a second plan in the same process)."""
+    return "helm_python._native" in sys.modules
+
+
+def _plans(names: Sequence[str]) -> list[StackPlan]:
+    """Every stack's plan, in the order given, over every core (one process per stack at a time).
+
+    Every stack is planned even when one fails: the problems of all of them are reported together.
+    """
+    from common.workers import fork_map, jobs
+
+    def one(i: int) -> tuple[StackPlan | None, list[str], str]:
+        # Imported here, after the fork: the Helm library is Go, and a Go runtime does not survive
+        # fork (a child would wait forever for threads that only the parent has).
+        from visio.plan.stackplan import plan_stack
+
+        try:
+            return plan_stack(names[i]), [], ""
+        except InputError as exc:
+            return None, list(exc.problems), ""
+        except Exception as exc:  # reported with the others' problems, never instead of them
+            detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            return None, [], f"{names[i]}: {type(exc).__name__}" + (f": {detail}" if detail else "")
+
+    processes = 1 if _go_loaded() else jobs()
+    with meter(minimum=2) as m:
+        advance = m.step(f"planning {len(names)} stacks", len(names))
+        results = fork_map(one, len(names), processes, done=lambda _: advance(1))
+    problems = [line for _, found, _ in results for line in found]
+    crashes = [crash for _, _, crash in results if crash]
+    if crashes:
+        for line in problems:
+            print(f"error: {redact(line)}", file=sys.stderr)
+        raise StackCrashed("; ".join(crashes))
     if problems:
         raise InputError(*problems)
-    return plans
+    return [plan for plan, _, _ in results if plan is not None]
 
 
 def _target(p: StackPlan) -> Target:

@@ -15,6 +15,7 @@ from policies.engine.config import PolicyConfig
 from policies.engine.stackconfig import load_policy_config
 from visio.cluster.kinds import PAGE_SIZE, Kind, by_kind
 from visio.console import out
+from visio.progress import meter
 from visio.report import text as text_report
 from visio.report.emit import REPORT_HELP, Format, check_output, emit, parse_reports
 from visio.report.target import Target
@@ -113,10 +114,13 @@ def scan(
     from visio.cluster.reader import read_cluster
 
     api, cluster = api_client(kubeconfig, context)
-    with api:
-        snapshot = read_cluster(api, cluster, namespaces or [], excluded, page_size)
     strict = config.profile == "secnumcloud" if fail_on_unaudited is None else fail_on_unaudited
-    result = judge(snapshot, config, fail_on_unaudited=strict)
+    with meter() as m:
+        with api:
+            snapshot = read_cluster(api, cluster, namespaces or [], excluded, page_size,
+                                    progress=lambda total: m.step("reading kinds", total, minimum=1))
+        result = judge(snapshot, config, fail_on_unaudited=strict,
+                       progress=lambda total: m.step("judging objects", total))
     target = Target(name=f"cluster {cluster}", report=result.report, resources=result.resources,
                     details=details(result))
     emit("scan", [target], fmt, output, lambda: _as_text(result),

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,6 +172,7 @@ def judge(
     config: PolicyConfig,
     fail_on_unaudited: bool,
     stack: StackFacts | None = None,
+    progress: Callable[[int], Callable[[int], None]] | None = None,
 ) -> ScanResult:
     source = _source(snapshot)
     by_uid = {str(_meta(o)["uid"]): o for o in snapshot.objects if isinstance(_meta(o).get("uid"), str)}
@@ -185,7 +186,8 @@ def judge(
             continue
         resource = from_kubernetes(obj, source)
         declared[_key(obj)] = resource
-    report = evaluate(list(declared.values()), config, stack)
+    advance = progress(len(declared)) if progress is not None else None
+    report = evaluate(list(declared.values()), config, stack, advance=advance)
     running, running_exempted = _running_findings(pods, declared, report, config, stack, source)
     unaudited = [unaudited_finding(u, fail_on_unaudited, source) for u in snapshot.unaudited]
     findings = sorted([*report.findings, *running, *unaudited], key=Finding.sort_key)
