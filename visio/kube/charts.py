@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import helm_python
 import yaml
 
 from common.errors import InputError
@@ -50,6 +49,10 @@ def helm_render(path: Path, values: dict[str, Any] | None, release: str, namespa
 
 def _render(path: Path, loadable: Path, values: dict[str, Any] | None, release: str, namespace: str
             ) -> dict[str, str]:
+    # Loaded on first render: the Helm library starts a Go runtime, which a forked process cannot
+    # inherit, so importing this module must leave a process still able to fork workers.
+    import helm_python
+
     chart_name = None
     try:
         chart = helm_python.Chart.load(loadable)
